@@ -179,6 +179,17 @@ class RuleDef(_Strict):
     check: RuleCheck | None = None
 
 
+class YearLink(_Strict):
+    """A row that continues last year's row of the same table (R6)."""
+
+    rule: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+    severity: Literal["error", "warning"] = "error"
+    table: Ident
+    previous_row: Ident
+    current_row: Ident
+    message: Text
+
+
 class Identity(_Strict):
     """Which fields identify the report's unit and year."""
 
@@ -200,6 +211,7 @@ class FormSpec(_Strict):
     instructions: Instructions
     sections: list[Section] = Field(min_length=1)
     rules: list[RuleDef] = []
+    year_links: list[YearLink] = []
 
 
 # ---------------------------------------------------------------------------------------
@@ -313,6 +325,10 @@ class Form:
             "unit_level": ident.unit_level,
             "year": ident.year,
         }
+
+    def identity_section_choices(self, role: str) -> list[str] | None:
+        """The allowed values of an identity field, or None when it is free text."""
+        return self.field(self.identity_section.id, self.identity_fields[role]).choices
 
     def field(self, section_id: str, field_id: str) -> FieldDef:
         section = self.section(section_id)
@@ -606,6 +622,22 @@ def _cross_check(form: Form) -> list[str]:
                 problems.append(f"{where}.computed: 单元格 {row_id}.{column_id} 的合计引用了自身")
     if problems:
         return problems
+
+    for link in spec.year_links:
+        where = f"year_links[{link.rule}]"
+        try:
+            table = form.table(link.table)
+        except KeyError:
+            problems.append(f"{where}.table: 表格 “{link.table}” 不存在")
+            continue
+        rows = {r.id: r for r in table.rows}
+        for row_id in (link.previous_row, link.current_row):
+            if row_id not in rows:
+                problems.append(f"{where}: 行 “{row_id}” 不存在")
+        if not problems and [c.id for c in form.row_columns(table, rows[link.previous_row])] != [
+            c.id for c in form.row_columns(table, rows[link.current_row])
+        ]:
+            problems.append(f"{where}: 两行的列不一致")
 
     from tianbao.rules import RuleSyntaxError, expand_rule  # rules depend on the form model
 

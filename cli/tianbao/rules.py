@@ -324,3 +324,48 @@ def _excel_sum(form: Form, terms: tuple[Term, ...], sheet: str) -> str:
 
 def _col(letters: str) -> int:
     return Cell.parse(f"{letters}1").col
+
+
+# ---------------------------------------------------------------------------------------
+# Across years (R6)
+
+
+def carry_forward(form: Form, previous: Report, current: Report) -> set[tuple[str, tuple[str, str]]]:
+    """Copy last year's continuing rows into this year's report; returns the input keys set,
+    so a generated workbook can lock them."""
+    filled: set[tuple[str, tuple[str, str]]] = set()
+    for link in form.spec.year_links:
+        source = previous.tables[link.table][link.previous_row]
+        target = current.tables[link.table][link.current_row]
+        for column_id in target:
+            if form.is_computed(link.table, link.current_row, column_id):
+                continue
+            target[column_id] = source[column_id]
+            filled.add((link.table, (link.current_row, column_id)))
+    return filled
+
+
+def year_link_findings(form: Form, previous: Report, current: Report) -> list[Finding]:
+    """R6: this year's continuing rows must equal last year's, column by column."""
+    findings = []
+    for link in form.spec.year_links:
+        table = form.table(link.table)
+        before = previous.tables[link.table][link.previous_row]
+        now = current.tables[link.table][link.current_row]
+        for column_id, value in now.items():
+            if value == before[column_id]:
+                continue
+            findings.append(
+                Finding(
+                    rule=link.rule,
+                    severity=link.severity,
+                    message=link.message.format(
+                        column=_label(table.columns, column_id), current=value, previous=before[column_id]
+                    ),
+                    sheet=table.sheet,
+                    cell=form.table_cell(table, link.current_row, column_id).a1,
+                    expected=str(before[column_id]),
+                    found=str(value),
+                )
+            )
+    return findings

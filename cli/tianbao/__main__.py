@@ -1,0 +1,3 @@
+from tianbao.cli import app
+
+app(prog_name="tianbao")

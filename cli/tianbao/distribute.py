@@ -1,0 +1,85 @@
+"""`tianbao new` and `tianbao distribute`: workbooks ready to send to departments."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tianbao.errors import UserError
+from tianbao.formdef import Form
+from tianbao.model import Report, ReportLoadError, Unit, empty_report, load_report
+from tianbao.roster import RosterUnit, load_roster
+from tianbao.rules import carry_forward
+from tianbao.writer import WriteOptions, identity_locks, write_workbook
+
+_UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+@dataclass(frozen=True)
+class Distributed:
+    unit: RosterUnit
+    path: Path
+    carried_forward: bool
+
+
+def prefill_report(form: Form, path: Path) -> Report:
+    try:
+        return load_report(path, form)
+    except ReportLoadError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def new_workbook(
+    form: Form, output: Path, *, unit: str | None, year: int | None, password: str | None,
+    prefill: Path | None,
+) -> Report:
+    """One workbook; with --prefill the report's values, with --unit/--year those fields."""
+    report = prefill_report(form, prefill) if prefill else empty_report(form, Unit(name=""), 0)
+    if unit is not None:
+        report.unit.name = unit
+    if year is not None:
+        report.year = year
+    locks = identity_locks(form) if unit is not None and year is not None else set()
+    write_workbook(output, form, report, WriteOptions(password=password, locked=locks))
+    return report
+
+
+def workbook_name(unit: RosterUnit, year: int) -> str:
+    return _UNSAFE_FILENAME.sub("_", f"{unit.code}_{unit.name}_{year}.xlsx")
+
+
+def distribute(
+    form: Form, roster_path: Path, year: int, outdir: Path, *, password: str | None,
+    previous: Path | None,
+) -> list[Distributed]:
+    """One locked, prefilled workbook per roster unit."""
+    levels = form.identity_section_choices("unit_level")
+    roster = load_roster(roster_path, levels)
+    last_year = _previous_reports(form, previous) if previous else {}
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for unit in roster.units:
+        report = empty_report(form, Unit(code=unit.code, name=unit.name, level=unit.level), year)
+        locks = identity_locks(form)
+        before = last_year.get(unit.code)
+        if before is not None:
+            locks |= carry_forward(form, before, report)
+        path = outdir / workbook_name(unit, year)
+        write_workbook(path, form, report, WriteOptions(password=password, locked=locks))
+        written.append(Distributed(unit, path, before is not None))
+    return written
+
+
+def _previous_reports(form: Form, folder: Path) -> dict[str, Report]:
+    if not folder.is_dir():
+        raise UserError(f"--previous 应为上年度报告 JSON 所在的文件夹：{folder}")
+    found: dict[str, Report] = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            report = load_report(path, form)
+        except ReportLoadError:
+            continue  # findings files and foreign JSON sit beside reports; only reports count
+        if report.kind == "unit" and report.unit.code:
+            found[report.unit.code] = report
+    return found
