@@ -519,14 +519,16 @@ def _key_path(loc: tuple[Any, ...], raw: Any) -> str:
         if isinstance(item, int) and isinstance(node, list) and item < len(node):
             node = node[item]
             ident = node.get("id") if isinstance(node, dict) else None
-            parts[-1:] = [f"{parts[-1] if parts else ''}[{ident or item}]"]
-            continue
-        if isinstance(node, dict) and item in node:
+            label = ident or (node.get("text") if isinstance(node, dict) else None) or item
+            parts[-1] = f"{parts[-1]}[{label}]" if parts else f"[{label}]"
+        elif isinstance(node, dict) and item in node:
             node = node[item]
-        elif isinstance(node, dict):
-            node = None
-        parts.append(str(item))
-    return ".".join(p for p in parts if p not in ("fields", "table")) or "(top level)"
+            parts.append(str(item))
+        elif not isinstance(node, dict) or item in ("fields", "table"):
+            continue  # pydantic's tag of a tagged union, not a YAML key
+        else:
+            parts.append(str(item))  # a missing or unknown key
+    return ".".join(parts) or "(top level)"
 
 
 def _cross_check(form: Form) -> list[str]:

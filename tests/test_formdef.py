@@ -1,0 +1,84 @@
+"""Loading form definitions: the built-in form, and clear errors for broken ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tianbao.formdef import FormDefinitionError, builtin_form_paths, load_form, parse_form, resolve_form
+
+NATIONAL = builtin_form_paths()["national-2021"]
+
+
+def _broken(mutate) -> str:
+    raw = yaml.safe_load(NATIONAL.read_text(encoding="utf-8"))
+    mutate(raw)
+    return yaml.safe_dump(raw, allow_unicode=True)
+
+
+def _error(mutate) -> str:
+    with pytest.raises(FormDefinitionError) as caught:
+        parse_form(_broken(mutate), "broken.yaml")
+    return str(caught.value)
+
+
+def test_builtin_form_loads() -> None:
+    form = resolve_form("national-2021")
+    assert form.id == "national-2021"
+    assert len(form.input_cells) == 8 + 5 + 10 + 144 + 12 + 1 + 3
+    assert len(form.fingerprint) == 64
+
+
+def test_unknown_key_names_the_key() -> None:
+    message = _error(lambda raw: raw["sections"][3].update(colour="red"))
+    assert message.startswith("broken.yaml: ") and "sections[t3]" in message and "colour" in message
+
+
+def test_missing_label_text() -> None:
+    def mutate(raw):
+        del raw["sections"][3]["labels"][0]["text"]
+
+    assert "sections[t3].labels" in _error(mutate)
+
+
+def test_unknown_column_in_rule() -> None:
+    def mutate(raw):
+        raw["rules"][0]["for_each"]["col"].append("nonexistent")
+
+    message = _error(mutate)
+    assert "rules[R1]" in message and "nonexistent" in message
+
+
+def test_overlapping_cells() -> None:
+    def mutate(raw):
+        raw["sections"][3]["rows"][1]["row"] = 4  # carried_over onto the row of `new`
+
+    assert "已被" in _error(mutate)
+
+
+def test_computed_row_unknown() -> None:
+    def mutate(raw):
+        raw["sections"][3]["computed"][1]["sum_of_rows"].append("ghost_row")
+
+    assert "ghost_row" in _error(mutate)
+
+
+def test_duplicate_sheet_names() -> None:
+    def mutate(raw):
+        raw["sections"][4]["sheet"] = raw["sections"][3]["sheet"]
+
+    assert "重复" in _error(mutate)
+
+
+def test_yaml_syntax_error() -> None:
+    with pytest.raises(FormDefinitionError, match="YAML"):
+        parse_form("id: [unclosed", "x.yaml")
+
+
+def test_missing_file_and_unknown_id(tmp_path: Path) -> None:
+    with pytest.raises(FormDefinitionError, match="无法读取"):
+        load_form(tmp_path / "none.yaml")
+    with pytest.raises(FormDefinitionError, match="内置表单"):
+        resolve_form("no-such-form")

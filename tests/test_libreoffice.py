@@ -1,0 +1,88 @@
+"""The real-client test: LibreOffice opens our workbook, recalculates, saves it again.
+
+Inputs are filled with openpyxl (which stores no cached formula results), so every total
+and check value in LibreOffice's saved copy was computed by LibreOffice itself.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tianbao.formdef import Form
+from tianbao.model import Unit, empty_report
+from tianbao.office import convert
+from tianbao.rules import check_value, expand_rule, recompute
+from tianbao.writer import META_SHEET, WriteOptions, render_workbook
+
+
+def _random_report(form: Form, seed: int):
+    rng = random.Random(seed)
+    report = empty_report(form, Unit(code=f"U{seed}", name=f"单位{seed}", level="区县政府部门"), 2025)
+    for cell in form.input_cells:
+        if cell.section in report.tables:
+            row, column = cell.key
+            if cell.type == "decimal":
+                value = Decimal(rng.randrange(0, 10**8)) / Decimal(10**cell.places)
+            else:
+                value = rng.randrange(0, 50)
+            report.tables[cell.section][row][column] = value
+    return report
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_recalculates_to_python_values(form: Form, soffice: str, tmp_path: Path) -> None:
+    blank = render_workbook(form, empty_report(form, Unit(name=""), 0), WriteOptions(password="pw"))
+    reports = [_random_report(form, seed) for seed in (1, 2)]
+    converted = []
+    for index, report in enumerate(reports):
+        book = openpyxl.load_workbook(io.BytesIO(blank))
+        for cell in form.input_cells:
+            if cell.section in report.tables:
+                value = report.tables[cell.section][cell.key[0]][cell.key[1]]
+                book[cell.sheet][cell.a1].value = float(value) if isinstance(value, Decimal) else value
+            else:
+                book[cell.sheet][cell.a1].value = report.field_value(form, cell.section, cell.key[0])
+        filled = tmp_path / f"filled{index}.xlsx"
+        book.save(filled)
+        converted.append(convert(filled, "xlsx", tmp_path / "lo"))
+
+    for report, path in zip(reports, converted, strict=True):
+        recompute(form, report.tables)
+        values = openpyxl.load_workbook(path, data_only=True)
+        for (table_id, row_id, column_id), cell in form.computed_cells.items():
+            got = values[cell.sheet][cell.a1].value
+            assert Decimal(str(got)) == report.tables[table_id][row_id][column_id], (cell.sheet, cell.a1)
+        for rule in form.spec.rules:
+            for instance in expand_rule(form, rule):
+                assert values[rule.check.sheet][instance.check_cell].value == check_value(form, report, instance)
+
+        saved = openpyxl.load_workbook(path)
+        assert META_SHEET in saved.sheetnames and saved[META_SHEET].sheet_state != "visible"
+        for sheet in saved.worksheets:
+            assert sheet.protection.sheet, sheet.title
+        for cell in form.input_cells:
+            sheet = saved[cell.sheet]
+            assert sheet[cell.a1].protection.locked is False, (cell.sheet, cell.a1)
+            assert any(cell.a1 in str(dv.sqref).split() for dv in sheet.data_validations.dataValidation), cell.a1
+        # LibreOffice keeps a <workbookProtection/> element but drops lockStructure on export.
+        assert saved.security is not None or b"workbookProtection" in _workbook_xml(path)
+
+
+def _workbook_xml(path: Path) -> bytes:
+    import zipfile
+
+    return zipfile.ZipFile(path).read("xl/workbook.xml")
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_opens_structure_protected_workbook(form: Form, soffice: str, tmp_path: Path) -> None:
+    source = tmp_path / "blank.xlsx"
+    source.write_bytes(render_workbook(form, empty_report(form, Unit(name="甲"), 2025)))
+    pdf = convert(source, "pdf", tmp_path / "pdf")
+    assert pdf.stat().st_size > 1000
