@@ -190,6 +190,33 @@ class YearLink(_Strict):
     message: Text
 
 
+CellRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
+RowRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
+
+
+class SummaryChart(_Strict):
+    """The table cell charted per unit in a district summary ("table.row.column")."""
+
+    cell: CellRef
+    title: Text
+
+    @property
+    def ref(self) -> tuple[str, str, str]:
+        table, row, column = self.cell.split(".")
+        return table, row, column
+
+
+class SummarySpec(_Strict):
+    """What a district summary highlights (`tianbao merge`); both parts are optional."""
+
+    chart: SummaryChart | None = None
+    # Rows ("table.row") whose district totals the merge prints in the terminal.
+    key_rows: list[RowRef] = []
+
+    def key_row_refs(self) -> list[tuple[str, str]]:
+        return [(ref.split(".")[0], ref.split(".")[1]) for ref in self.key_rows]
+
+
 class Identity(_Strict):
     """Which fields identify the report's unit and year."""
 
@@ -212,6 +239,7 @@ class FormSpec(_Strict):
     sections: list[Section] = Field(min_length=1)
     rules: list[RuleDef] = []
     year_links: list[YearLink] = []
+    summary: SummarySpec = SummarySpec()
 
 
 # ---------------------------------------------------------------------------------------
@@ -641,6 +669,8 @@ def _cross_check(form: Form) -> list[str]:
         ]:
             problems.append(f"{where}: 两行的列不一致")
 
+    problems.extend(_summary_problems(form))
+
     from tianbao.rules import RuleSyntaxError, expand_rule  # rules depend on the form model
 
     for rule in spec.rules:
@@ -663,6 +693,25 @@ def _cross_check(form: Form) -> list[str]:
                 occupy(rule.check.sheet, Range.parse(a1), f"{where}.check")
             if rule.check.label:
                 occupy(rule.check.sheet, Range.parse(rule.check.label.range), f"{where}.check.label")
+    return problems
+
+
+def _summary_problems(form: Form) -> list[str]:
+    """The summary's chart cell and key rows must name existing table cells and rows."""
+    problems = []
+    summary = form.spec.summary
+    refs = [(f"summary.key_rows[{ref}]", ref.split(".")) for ref in summary.key_rows]
+    if summary.chart:
+        refs.append(("summary.chart.cell", summary.chart.cell.split(".")))
+    for where, parts in refs:
+        try:
+            table = form.table(parts[0])
+            row = _by_id(table.rows, parts[1])
+        except KeyError:
+            problems.append(f"{where}: 表格或行 “{'.'.join(parts[:2])}” 不存在")
+            continue
+        if len(parts) == 3 and parts[2] not in {c.id for c in form.row_columns(table, row)}:
+            problems.append(f"{where}: 列 “{parts[2]}” 不存在")
     return problems
 
 
