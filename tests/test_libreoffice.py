@@ -69,7 +69,7 @@ def test_libreoffice_recalculates_to_python_values(form: Form, soffice: str, tmp
         for cell in form.input_cells:
             sheet = saved[cell.sheet]
             assert sheet[cell.a1].protection.locked is False, (cell.sheet, cell.a1)
-            assert any(cell.a1 in str(dv.sqref).split() for dv in sheet.data_validations.dataValidation), cell.a1
+            assert any(cell.a1 in dv.sqref for dv in sheet.data_validations.dataValidation), cell.a1
         # LibreOffice keeps a <workbookProtection/> element but drops lockStructure on export.
         assert saved.security is not None or b"workbookProtection" in _workbook_xml(path)
 

@@ -109,7 +109,7 @@ def test_inputs_unlocked_validated_named_others_locked(form: Form, blank: openpy
     for cell in form.input_cells:
         sheet = blank[cell.sheet]
         assert sheet[cell.a1].protection.locked is False, (cell.sheet, cell.a1)
-        validated = [dv for dv in sheet.data_validations.dataValidation if cell.a1 in str(dv.sqref).split()]
+        validated = [dv for dv in sheet.data_validations.dataValidation if cell.a1 in dv.sqref]
         assert validated, f"no validation on {cell.sheet}!{cell.a1}"
         assert validated[0].promptTitle and validated[0].error
         assert names[cell.defined_name].attr_text.replace("'", "") == f"{cell.sheet}!{cell.cell.absolute}"
@@ -125,7 +125,7 @@ def test_validation_types(form: Form, blank: openpyxl.Workbook) -> None:
     kinds = {}
     for cell in form.input_cells:
         sheet = blank[cell.sheet]
-        dv = next(dv for dv in sheet.data_validations.dataValidation if cell.a1 in str(dv.sqref).split())
+        dv = next(dv for dv in sheet.data_validations.dataValidation if cell.a1 in dv.sqref)
         kinds.setdefault(cell.type, set()).add(dv.type)
     assert kinds["int"] == {"whole"}
     assert kinds["decimal"] == {"decimal"}

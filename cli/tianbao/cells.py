@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 _CELL = re.compile(r"^([A-Z]{1,3})([1-9][0-9]{0,6})$")
 
@@ -35,14 +36,11 @@ class Cell:
 
     @classmethod
     def parse(cls, a1: str) -> Cell:
-        match = _CELL.match(a1.strip().upper().replace("$", ""))
-        if not match:
-            raise ValueError(f"not an A1 cell address: {a1!r}")
-        return cls(int(match.group(2)) - 1, column_index(match.group(1)))
+        return _parse_cell(a1)
 
     @property
     def a1(self) -> str:
-        return f"{column_letters(self.col)}{self.row + 1}"
+        return _a1(self.row, self.col)
 
     @property
     def absolute(self) -> str:
@@ -61,6 +59,10 @@ class Range:
 
     @classmethod
     def parse(cls, text: str) -> Range:
+        return _parse_range(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> Range:
         parts = text.split(":")
         if len(parts) == 1:
             cell = Cell.parse(parts[0])
@@ -102,3 +104,22 @@ class Range:
 def quote_sheet(sheet: str) -> str:
     """Sheet name as it must appear in a formula reference."""
     return "'" + sheet.replace("'", "''") + "'"
+
+
+# Addresses repeat across every workbook written and read: parse each text once.
+@cache
+def _parse_cell(a1: str) -> Cell:
+    match = _CELL.match(a1.strip().upper().replace("$", ""))
+    if not match:
+        raise ValueError(f"not an A1 cell address: {a1!r}")
+    return Cell(int(match.group(2)) - 1, column_index(match.group(1)))
+
+
+@cache
+def _parse_range(text: str) -> Range:
+    return Range._parse(text)
+
+
+@cache
+def _a1(row: int, col: int) -> str:
+    return f"{column_letters(col)}{row + 1}"

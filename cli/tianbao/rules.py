@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from decimal import Decimal
 from itertools import product
+from weakref import WeakKeyDictionary
 
 from tianbao.cells import Cell, quote_sheet
 from tianbao.formdef import Form, RuleDef
@@ -59,8 +61,18 @@ class RuleInstance:
         return [t.ref for t in (*self.left, *self.right) if t.ref is not None]
 
 
+_EXPANDED: WeakKeyDictionary[Form, dict[str, list[RuleInstance]]] = WeakKeyDictionary()
+
+
 def expand_rule(form: Form, rule: RuleDef) -> list[RuleInstance]:
     """Every instance of a rule, in for_each order (the order of its check cells)."""
+    known = _EXPANDED.setdefault(form, {})
+    if rule.id not in known:
+        known[rule.id] = _expand_rule(form, rule)
+    return known[rule.id]
+
+
+def _expand_rule(form: Form, rule: RuleDef) -> list[RuleInstance]:
     names = list(rule.for_each)
     instances = []
     check_cells = rule.check.cells if rule.check else []
@@ -261,6 +273,7 @@ def _label(items: list, item_id: str) -> str:
 # Excel formulas generated from the same definitions
 
 
+@cache  # forms live for the whole process; every workbook written asks the same questions
 def computed_formula(form: Form, table_id: str, row_id: str, column_id: str) -> str:
     """=SUM(D8:D28) for a contiguous run of cells, =A4+B4+... otherwise."""
     cell = form.computed_cells[(table_id, row_id, column_id)]

@@ -16,6 +16,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from tianbao import __version__
 from tianbao.cells import Cell, Range, column_index, quote_sheet
 from tianbao.formdef import FieldDef, FieldsSection, Form, InputCell, TableSection
 from tianbao.model import Report, Unit, empty_report, write_atomic
-from tianbao.rules import check_value, computed_formula, expand_rule, recompute
+from tianbao.rules import CHECK_FAIL, check_value, computed_formula, expand_rule, recompute
 
 META_SHEET = "_tianbao"
 BODY_FONT = "宋体"
@@ -36,6 +37,7 @@ INPUT_FILL = "#FFF2CC"
 COMPUTED_FILL = "#E7E6E6"
 BAD_FILL = "#FFC7CE"
 BAD_FONT = "#9C0006"
+OVER_LIMIT = " 超出字数"
 MAX_COUNT = 99_999_999
 MAX_AMOUNT = 999_999_999
 
@@ -108,6 +110,7 @@ class FormWorkbook:
             self._annotations.setdefault((note.sheet, note.cell), []).append(note.message)
         recompute(form, report.tables)
         self.sheets: dict[str, Worksheet] = {}
+        self._validations: dict[str, dict[str, tuple[dict[str, Any], list[str]]]] = {}
 
     # -- public --------------------------------------------------------------------------
     def write_form(self) -> None:
@@ -121,6 +124,15 @@ class FormWorkbook:
                 self._write_table(sheet, section)
         self._write_checks()
         self._write_identity()
+        self._write_validations()
+
+    def _write_validations(self) -> None:
+        for sheet_name, groups in self._validations.items():
+            sheet = self.sheets[sheet_name]
+            for rule, cells in groups.values():
+                first = Cell.parse(cells[0])
+                sheet.data_validation(first.row, first.col, first.row, first.col,
+                                      {**rule, "multi_range": " ".join(cells)})
 
     def add_sheet(self, name: str, first: bool = False) -> Worksheet:
         """A further sheet; `first=True` makes it the active sheet shown on opening."""
@@ -188,16 +200,15 @@ class FormWorkbook:
                 sheet.set_row(cell.cell.row, 22)
             self._write_input(sheet, cell, self._field_value(section, definition))
             if cell.max_length and definition.type in ("text", "longtext"):
-                # Live character count next to the input; red once over the limit.
+                # Live character count beside the input, flagged once over the limit (a paste
+                # bypasses the length validation). A formula, not conditional formatting:
+                # cheaper to write and shown the same by every client.
                 length = len(str(self._field_value(section, definition) or ""))
+                limit = cell.max_length
                 sheet.write_formula(
-                    cell.cell.row, input_col + 1, f'=LEN({cell.a1})&"/{cell.max_length}"',
-                    fmt.counter, f"{length}/{cell.max_length}",
-                )
-                sheet.conditional_format(
-                    cell.cell.row, input_col + 1, cell.cell.row, input_col + 1,
-                    {"type": "formula", "criteria": f"=LEN(${cell.a1})>{cell.max_length}",
-                     "format": fmt.bad},
+                    cell.cell.row, input_col + 1,
+                    f'=LEN({cell.a1})&"/{limit}"&IF(LEN({cell.a1})>{limit},"{OVER_LIMIT}","")',
+                    fmt.counter, f"{length}/{limit}" + (OVER_LIMIT if length > limit else ""),
                 )
         sheet.freeze_panes(1, 0)
         sheet.set_portrait()
@@ -279,10 +290,12 @@ class FormWorkbook:
                     cell.row, cell.col, check_formula(self.form, instance, rule.check.sheet),
                     fmt.check, check_value(self.form, self.report, instance),
                 )
-                sheet.conditional_format(
-                    cell.row, cell.col, cell.row, cell.col,
-                    {"type": "text", "criteria": "begins with", "value": "✗", "format": fmt.bad},
-                )
+            first = Cell.parse(rule.check.cells[0])
+            sheet.conditional_format(
+                first.row, first.col, first.row, first.col,
+                {"type": "text", "criteria": "begins with", "value": CHECK_FAIL.split()[0], "format": fmt.bad,
+                 "multi_range": " ".join(rule.check.cells)},
+            )
 
     def _write_identity(self) -> None:
         identity = self.identity()
@@ -338,7 +351,10 @@ class FormWorkbook:
         else:
             sheet.write_string(row, col, str(value), style)
         if not locked:
-            sheet.data_validation(row, col, row, col, _validation(cell))
+            # Cells sharing a rule share one <dataValidation> (its sqref lists them all):
+            # 183 separate elements made the file measurably slower to write and to read.
+            key, rule = _validation(cell)
+            self._validations.setdefault(sheet.name, {}).setdefault(key, (rule, []))[1].append(cell.a1)
         notes = self._annotations.get((cell.sheet, cell.a1))
         if notes:
             sheet.write_comment(row, col, "\n".join(notes), {"x_scale": 2.5, "y_scale": 2})
@@ -354,8 +370,12 @@ def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _validation(cell: InputCell) -> dict[str, Any]:
-    label = _truncate(cell.label, 60)
+@cache
+def _validation(cell: InputCell) -> tuple[str, dict[str, Any]]:
+    """(grouping key, XlsxWriter validation options) for an input cell."""
+    # Table cells get a prompt without their label (the row shows it), so that a whole
+    # table shares a few validation rules; single fields name themselves.
+    label = "本单元格" if len(cell.key) > 1 else _truncate(cell.label, 60)
     if cell.type in ("int", "year"):
         low, high = (2000, 2100) if cell.type == "year" else (0, MAX_COUNT)
         what = "四位年份" if cell.type == "year" else "不小于 0 的整数"
@@ -390,7 +410,7 @@ def _validation(cell: InputCell) -> dict[str, Any]:
             "ignore_blank": True,
         }
     )
-    return rule
+    return repr(sorted(rule.items())), rule
 
 
 class _Formats:

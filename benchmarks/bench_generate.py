@@ -1,0 +1,94 @@
+"""Workbook generation speed: tianbao's generator beside a bare XlsxWriter baseline.
+
+The baseline writes the same cells (labels, input values, formulas) on the same sheets, with
+no styles, validation, protection, defined names or identity. Prints a table.
+
+    python benchmarks/bench_generate.py [--repeat 50] [--units 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import xlsxwriter
+
+from tianbao.cells import Range
+from tianbao.distribute import distribute
+from tianbao.formdef import FieldsSection, Form, resolve_form
+from tianbao.model import Unit, empty_report
+from tianbao.rules import check_formula, computed_formula, expand_rule
+from tianbao.writer import WriteOptions, render_workbook
+
+
+def baseline(form: Form) -> bytes:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheets = {name: book.add_worksheet(name) for name in form.sheet_names}
+    for index, line in enumerate(form.spec.instructions.lines):
+        sheets[form.spec.instructions.sheet].write_string(index + 1, 1, line)
+    for section in form.sections:
+        sheet = sheets[section.sheet]
+        if isinstance(section, FieldsSection):
+            for field in section.fields:
+                sheet.write_string(field.row - 1, 0, field.label)
+            continue
+        for label in section.labels:
+            cell = Range.parse(label.range).shifted(form.origin(section)).first
+            sheet.write_string(cell.row, cell.col, label.text)
+    for cell in form.input_cells:
+        if cell.section in {t.id for t in form.tables}:
+            sheets[cell.sheet].write_number(cell.cell.row, cell.cell.col, 0)
+    for (table_id, row_id, column_id), computed in form.computed_cells.items():
+        sheets[computed.sheet].write_formula(
+            computed.cell.row, computed.cell.col, computed_formula(form, table_id, row_id, column_id), None, 0
+        )
+    for rule in form.spec.rules:
+        for instance in expand_rule(form, rule):
+            target = Range.parse(instance.check_cell).first
+            sheets[rule.check.sheet].write_formula(target.row, target.col, check_formula(form, instance, rule.check.sheet))
+    book.close()
+    return buffer.getvalue()
+
+
+def timed(action, repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--units", type=int, default=500)
+    args = parser.parse_args()
+    form = resolve_form(None)
+    report = empty_report(form, Unit(code="A1", name="某某区财政局", level="区县政府部门"), 2025)
+    tianbao_s = timed(lambda: render_workbook(form, report, WriteOptions(password="pw")), args.repeat)
+    baseline_s = timed(lambda: baseline(form), args.repeat)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        roster = Path(tmp) / "roster.csv"
+        lines = ["code,name,level"] + [f"U{i:04d},单位{i},区县政府部门" for i in range(args.units)]
+        roster.write_text("\n".join(lines), encoding="utf-8")
+        start = time.perf_counter()
+        distribute(form, roster, 2025, Path(tmp) / "out", password="pw", previous=None)
+        distribute_s = time.perf_counter() - start
+
+    print(f"{'measure':<42}{'value':>12}")
+    print(f"{'tianbao workbook (median, ms)':<42}{tianbao_s * 1000:>12.1f}")
+    print(f"{'bare XlsxWriter, same cells (median, ms)':<42}{baseline_s * 1000:>12.1f}")
+    print(f"{'ratio (goal <= 2.0)':<42}{tianbao_s / baseline_s:>12.2f}")
+    print(f"{f'distribute {args.units} units (s)':<42}{distribute_s:>12.1f}")
+    print(f"{'distribute per unit (ms)':<42}{distribute_s / args.units * 1000:>12.1f}")
+
+
+if __name__ == "__main__":
+    main()
