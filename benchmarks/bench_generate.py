@@ -50,7 +50,8 @@ def baseline(form: Form) -> bytes:
     for rule in form.spec.rules:
         for instance in expand_rule(form, rule):
             target = Range.parse(instance.check_cell).first
-            sheets[rule.check.sheet].write_formula(target.row, target.col, check_formula(form, instance, rule.check.sheet))
+            formula = check_formula(form, instance, rule.check.sheet)
+            sheets[rule.check.sheet].write_formula(target.row, target.col, formula)
     book.close()
     return buffer.getvalue()
 

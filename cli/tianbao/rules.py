@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 from decimal import Decimal
+from functools import cache
 from itertools import product
 from weakref import WeakKeyDictionary
 
