@@ -82,3 +82,10 @@ def test_missing_file_and_unknown_id(tmp_path: Path) -> None:
         load_form(tmp_path / "none.yaml")
     with pytest.raises(FormDefinitionError, match="内置表单"):
         resolve_form("no-such-form")
+
+
+def test_choice_list_must_fit_excel() -> None:
+    def mutate(raw):
+        raw["sections"][0]["fields"][2]["choices"] = [f"层级{i:03d}很长的名字" for i in range(40)]
+
+    assert "255" in _error(mutate)

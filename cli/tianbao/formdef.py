@@ -608,6 +608,9 @@ def _cross_check(form: Form) -> list[str]:
                 problems.append(f"sections[{section.id}]: label_column 与 input_column 不能相同")
             for field in section.fields:
                 where = f"sections[{section.id}].fields[{field.id}]"
+                if field.choices and len(",".join(field.choices)) > 255:
+                    # Excel and WPS reject literal validation lists longer than 255 characters.
+                    problems.append(f"{where}.choices: 选项合计超过 255 个字符，Excel 下拉列表无法容纳")
                 occupy(section.sheet, Range(Cell(field.row - 1, label_col), Cell(field.row - 1, label_col)), where)
                 occupy(section.sheet, Range(Cell(field.row - 1, input_col), Cell(field.row - 1, input_col)), where)
             field_ids = {f.id for f in section.fields}
