@@ -18,7 +18,9 @@ from rich.console import Console
 from tianbao import __version__
 from tianbao.distribute import distribute, new_workbook
 from tianbao.errors import UserError
-from tianbao.formdef import FormDefinitionError, builtin_form_paths, load_form, resolve_form
+from tianbao.formdef import Form, FormDefinitionError, builtin_form_paths, load_form, resolve_form
+from tianbao.importer import annotate, collect_inputs, findings_table, import_batch, import_file, summary_line
+from tianbao.roster import Roster, load_roster
 
 app = typer.Typer(
     name="tianbao",
@@ -117,6 +119,131 @@ def distribute_command(
         console.print(f"已为 {len(written)} 个单位生成工作簿，保存在 {outdir}", highlight=False)
         if previous:
             console.print(f"其中 {carried} 个单位已按上年度报告预填“上年结转”", highlight=False)
+
+    run(action)
+
+
+RosterOption = Annotated[
+    Path | None, typer.Option("--roster", help="单位名单（CSV 或 XLSX）：核对单位是否在名单中")
+]
+YearOption = Annotated[
+    int | None, typer.Option("--year", help="本次收集的报告年度，其他年度的报告将被退回", min=2000, max=2100)
+]
+StrictOption = Annotated[
+    bool, typer.Option("--strict", help="严格模式：数字单元格留空按错误处理（默认按 0 计并给出警告）")
+]
+ConvertOption = Annotated[
+    bool, typer.Option("--convert", help="用 LibreOffice 自动转换 .xls/.et/.ods 文件后继续导入（给出警告）")
+]
+
+
+def _roster(path: Path | None, definition: Form) -> Roster | None:
+    if path is None:
+        return None
+    return load_roster(path, definition.identity_section_choices("unit_level"))
+
+
+@app.command("import")
+def import_command(
+    inputs: Annotated[list[Path], typer.Argument(help="报送的工作簿文件或文件夹（文件夹内的文件全部导入）")],
+    outdir: Annotated[
+        Path, typer.Option("-o", "--outdir", help="输出文件夹：每个接收的单位一个 JSON，另有 findings.csv/.xlsx")
+    ],
+    roster: RosterOption = None,
+    year: YearOption = None,
+    strict: StrictOption = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="并行进程数", min=1, max=64)] = 1,
+    convert: ConvertOption = False,
+    form: FormOption = None,
+) -> None:
+    """导入报送的工作簿：校验后每个单位输出一个 JSON，问题清单写入 findings.csv 和 findings.xlsx。"""
+
+    def action() -> int:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        definition = resolve_form(form)
+        units = _roster(roster, definition)
+        files = collect_inputs(inputs, outdir)
+        columns = (TextColumn("导入"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err_console, transient=True) as progress:
+            task = progress.add_task("import", total=len(files))
+            result = import_batch(
+                files, definition, outdir, roster=units, year=year, strict=strict, convert=convert,
+                jobs=jobs, on_done=lambda _outcome: progress.advance(task),
+            )
+        for outcome in result.rejected:
+            first = next((f for f in outcome.findings if f.is_error), None)
+            reason = first.message if first else ""
+            console.print(f"[red]退回[/red] {outcome.source.name}：{reason}", highlight=False)
+        console.print(summary_line(result.outcomes), highlight=False)
+        console.print(f"JSON 和问题清单（findings.csv、findings.xlsx）已保存在 {outdir}", highlight=False)
+        return 1 if result.rejected else 0
+
+    run(action)
+
+
+@app.command("check")
+def check_command(
+    files: Annotated[list[Path], typer.Argument(help="要检查的工作簿文件")],
+    roster: RosterOption = None,
+    year: YearOption = None,
+    strict: StrictOption = False,
+    convert: ConvertOption = False,
+    form: FormOption = None,
+) -> None:
+    """检查报送的工作簿并列出全部问题（不输出文件）；有错误时退出码为 1。"""
+
+    def action() -> int:
+        definition = resolve_form(form)
+        units = _roster(roster, definition)
+        outcomes = [
+            import_file(path, definition, roster=units, year=year, strict=strict, convert=convert)
+            for path in collect_inputs(files)
+        ]
+        console.print(findings_table(outcomes))
+        console.print(summary_line(outcomes), highlight=False)
+        return 1 if any(o.rejected for o in outcomes) else 0
+
+    run(action)
+
+
+@app.command("annotate")
+def annotate_command(
+    file: Annotated[Path, typer.Argument(help="报送的工作簿")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="退回用的工作簿（默认 退回_<原文件名>.xlsx）")
+    ] = None,
+    roster: RosterOption = None,
+    year: YearOption = None,
+    strict: StrictOption = False,
+    convert: ConvertOption = False,
+    form: FormOption = None,
+) -> None:
+    """生成退回修改用的工作簿：问题单元格标红并附批注，第一页是带链接的错误清单。不会改动原文件。"""
+
+    def action() -> None:
+        definition = resolve_form(form)
+        if not file.is_file():
+            raise UserError(f"找不到文件：{file}")
+        target = output or file.with_name(f"退回_{file.stem}.xlsx")
+        if target.resolve() == file.resolve():
+            raise UserError("输出文件不能与报送的原文件相同")
+        outcome = annotate(file, definition, target, roster=_roster(roster, definition), year=year,
+                           strict=strict, convert=convert)
+        errors = sum(1 for f in outcome.findings if f.is_error)
+        console.print(f"已生成 {target}：{errors} 个错误、{len(outcome.findings) - errors} 个提示", highlight=False)
+
+    run(action)
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """输出报告 JSON 的 JSON Schema。"""
+
+    def action() -> None:
+        from tianbao.importer import report_schema
+
+        sys.stdout.write(report_schema())
 
     run(action)
 

@@ -1,0 +1,372 @@
+"""Hardened low-level .xlsx reading: sniffing, zip limits and defused XML parsing.
+
+Returned workbooks come from outside the office, so nothing in them is trusted: the kind of
+file is decided by its content, every zip member is size- and ratio-checked before it is
+decompressed, and XML goes through defusedxml with DTDs forbidden (no entity expansion, no
+external references). Only the parts the importer needs are parsed; this is also much faster
+than loading the whole workbook with openpyxl.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring, iterparse
+
+from tianbao.cells import Cell, column_index, column_letters
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CUSTOM_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+_M = "{" + MAIN_NS + "}"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one returned workbook (defaults fit a form many times over)."""
+
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_members: int = 500
+    max_member_bytes: int = 64 * 1024 * 1024
+    max_total_bytes: int = 256 * 1024 * 1024
+    # Ratio checks only apply above this size: tiny members legitimately compress very well.
+    ratio_floor_bytes: int = 1024 * 1024
+    max_ratio: int = 200
+    max_cells_per_sheet: int = 200_000
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class XlsxError(Exception):
+    """The file cannot be read as a workbook; the message says why, in Chinese."""
+
+
+# ---------------------------------------------------------------------------------------
+# Sniffing
+
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def sniff(data: bytes) -> str:
+    """What a file is, by content: xlsx, ods, docx, zip, encrypted, xls, doc, ole2, pdf,
+    empty, truncated, html, text or unknown."""
+    if not data.strip():
+        return "empty"
+    if data.startswith(b"PK"):
+        return _sniff_zip(data)
+    if data.startswith(OLE2_MAGIC):
+        return _sniff_ole2(data)
+    if data.startswith(b"%PDF"):
+        return "pdf"
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+        return "html"
+    try:
+        data[:4096].decode("utf-8")
+        return "text"
+    except UnicodeDecodeError:
+        return "unknown"
+
+
+def _sniff_zip(data: bytes) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names:
+                info = archive.getinfo("mimetype")
+                if info.file_size < 200:
+                    mimetype = archive.read("mimetype")
+                    if b"spreadsheet" in mimetype:
+                        return "ods"
+                    if b"text" in mimetype:
+                        return "odt"
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError, NotImplementedError):
+        return "truncated"
+    if "xl/workbook.xml" in names or any(n.startswith("xl/") and n.endswith("workbook.xml") for n in names):
+        return "xlsx"
+    if "word/document.xml" in names:
+        return "docx"
+    if "ppt/presentation.xml" in names:
+        return "pptx"
+    return "zip"
+
+
+def _sniff_ole2(data: bytes) -> str:
+    # Directory entries store stream names in UTF-16LE; looking for the few names that tell
+    # the formats apart is enough to choose the right message without a full CFB parser.
+    def has(name: str) -> bool:
+        return name.encode("utf-16-le") in data
+
+    if has("EncryptionInfo") and has("EncryptedPackage"):
+        return "encrypted"
+    if has("WordDocument"):
+        return "doc"
+    if has("Workbook") or has("Book"):
+        return "xls"
+    return "ole2"
+
+
+# ---------------------------------------------------------------------------------------
+# The package
+
+
+@dataclass
+class RawCell:
+    """One <c> element as stored: value text (shared strings resolved), type and formula."""
+
+    kind: str  # "n", "s" (any string), "b", "e", "d"
+    value: str | None
+    formula: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return (self.value is None or self.value == "") and not self.formula
+
+
+@dataclass
+class SheetInfo:
+    name: str
+    state: str  # visible, hidden, veryHidden
+    path: str | None
+
+
+@dataclass
+class WorkbookInfo:
+    sheets: list[SheetInfo]
+    defined_names: dict[str, str]
+    date1904: bool = False
+    external_links: int = 0
+
+
+@dataclass
+class SheetData:
+    cells: dict[Cell, RawCell] = field(default_factory=dict)
+    merges: list[str] = field(default_factory=list)
+
+
+class XlsxPackage:
+    """An .xlsx held in memory whose members are only read within `Limits`."""
+
+    def __init__(self, data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
+        if len(data) > limits.max_file_bytes:
+            raise XlsxError(f"文件过大（{len(data) // (1024 * 1024)} MB），不像是一份填报工作簿")
+        try:
+            self._zip = zipfile.ZipFile(io.BytesIO(data))
+            infos = self._zip.infolist()
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+            raise XlsxError("文件已损坏或不完整（可能下载或复制时中断），请重新保存后再报送") from exc
+        if len(infos) > limits.max_members:
+            raise XlsxError(f"文件包含 {len(infos)} 个部件，超出正常工作簿的范围，已拒绝读取")
+        total = sum(info.file_size for info in infos)
+        if total > limits.max_total_bytes:
+            raise XlsxError("文件解压后体积异常巨大（疑似“压缩炸弹”），已拒绝读取")
+        self._infos = {info.filename: info for info in infos}
+        self._shared: list[str] | None = None
+        self._workbook: WorkbookInfo | None = None
+
+    # -- members -------------------------------------------------------------------------
+    def has(self, name: str) -> bool:
+        return name in self._infos
+
+    def read(self, name: str) -> bytes:
+        """A member's bytes, refused before decompression when its size or ratio is absurd."""
+        info = self._infos.get(name)
+        if info is None:
+            raise XlsxError(f"工作簿缺少必要的部件 {name}，文件可能已损坏")
+        limits = self.limits
+        if info.file_size > limits.max_member_bytes or (
+            info.file_size > limits.ratio_floor_bytes
+            and info.file_size > limits.max_ratio * max(info.compress_size, 1)
+        ):
+            raise XlsxError(f"工作簿部件 {name} 解压后体积异常（疑似“压缩炸弹”），已拒绝读取")
+        try:
+            with self._zip.open(info) as handle:
+                # The declared size can lie: never read more than it promised.
+                payload = handle.read(info.file_size + 1)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+            raise XlsxError(f"工作簿部件 {name} 已损坏，请重新保存后再报送") from exc
+        if len(payload) > info.file_size:
+            raise XlsxError(f"工作簿部件 {name} 的大小与声明不符，文件可能已损坏")
+        return payload
+
+    def _xml(self, name: str) -> Element:
+        return parse_xml(self.read(name), name)
+
+    # -- workbook parts ------------------------------------------------------------------
+    def workbook(self) -> WorkbookInfo:
+        if self._workbook is None:
+            self._workbook = self._read_workbook()
+        return self._workbook
+
+    def _read_workbook(self) -> WorkbookInfo:
+        root = self._xml("xl/workbook.xml")
+        targets = self._relationships("xl/_rels/workbook.xml.rels", "xl")
+        sheets = []
+        for element in root.iter(_M + "sheet"):
+            rel = element.get("{" + REL_NS + "}id")
+            sheets.append(
+                SheetInfo(
+                    name=element.get("name", ""),
+                    state=element.get("state", "visible"),
+                    path=targets.get(rel or ""),
+                )
+            )
+        names = {}
+        for element in root.iter(_M + "definedName"):
+            if element.get("localSheetId") is None:
+                names[element.get("name", "")] = element.text or ""
+        pr = root.find(_M + "workbookPr")
+        date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+        external = len(root.findall(f"{_M}externalReferences/{_M}externalReference"))
+        return WorkbookInfo(sheets, names, date1904, external)
+
+    def _relationships(self, name: str, base: str) -> dict[str, str]:
+        if not self.has(name):
+            return {}
+        found = {}
+        for element in self._xml(name).iter("{" + PKG_REL_NS + "}Relationship"):
+            target = element.get("Target", "")
+            if element.get("TargetMode") == "External":
+                continue
+            path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+            found[element.get("Id", "")] = path
+        return found
+
+    def shared_strings(self) -> list[str]:
+        if self._shared is None:
+            self._shared = []
+            if self.has("xl/sharedStrings.xml"):
+                root = self._xml("xl/sharedStrings.xml")
+                self._shared = [_rich_text(si) for si in root.iter(_M + "si")]
+        return self._shared
+
+    def custom_properties(self) -> dict[str, str]:
+        if not self.has("docProps/custom.xml"):
+            return {}
+        found = {}
+        for prop in self._xml("docProps/custom.xml").iter("{" + CUSTOM_NS + "}property"):
+            value = next((child.text for child in prop), None)
+            found[prop.get("name", "")] = value or ""
+        return found
+
+    def sheet(self, info: SheetInfo) -> SheetData:
+        """Cells and merged ranges of one sheet (streamed: sheets can be large)."""
+        if info.path is None:
+            raise XlsxError(f"工作表“{info.name}”的内容缺失，文件可能已损坏")
+        payload = self.read(info.path)
+        strings = self.shared_strings()
+        data = SheetData()
+        shared_formulas: dict[str, tuple[Cell, str]] = {}
+        try:
+            for _event, element in iterparse(io.BytesIO(payload), events=("end",), forbid_dtd=True):
+                tag = element.tag
+                if tag == _M + "c":
+                    ref = element.get("r")
+                    if ref is None:
+                        continue
+                    cell = Cell.parse(ref)
+                    data.cells[cell] = _raw_cell(element, cell, strings, shared_formulas)
+                    if len(data.cells) > self.limits.max_cells_per_sheet:
+                        raise XlsxError(f"工作表“{info.name}”的单元格数量异常，已拒绝读取")
+                    element.clear()
+                elif tag == _M + "row":
+                    element.clear()
+                elif tag == _M + "mergeCell":
+                    data.merges.append(element.get("ref", ""))
+        except (ParseError, DefusedXmlException, ValueError) as exc:
+            raise XlsxError(f"工作表“{info.name}”的内容无法解析（{_short(exc)}），文件可能已损坏") from exc
+        return data
+
+
+def parse_xml(payload: bytes, name: str) -> Element:
+    try:
+        return fromstring(payload, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise XlsxError(f"工作簿部件 {name} 含有不安全的 XML 声明（DTD/实体），已拒绝读取") from exc
+    except ParseError as exc:
+        raise XlsxError(f"工作簿部件 {name} 无法解析（{_short(exc)}），文件可能已损坏") from exc
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
+
+
+# ---------------------------------------------------------------------------------------
+# Cells
+
+
+_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def unescape(text: str) -> str:
+    """OOXML writes control characters as _xHHHH_ (and a literal '_x' as _x005F_x)."""
+    if "_x" not in text:
+        return text
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def _rich_text(element: Element) -> str:
+    """The visible text of <si>/<is>: plain <t> or the runs' <t>, never phonetic <rPh>."""
+    parts = []
+    for child in element:
+        if child.tag == _M + "t":
+            parts.append(child.text or "")
+        elif child.tag == _M + "r":
+            parts.extend(t.text or "" for t in child.iter(_M + "t"))
+    return unescape("".join(parts))
+
+
+def _raw_cell(element: Element, cell: Cell, strings: list[str], shared: dict[str, tuple[Cell, str]]) -> RawCell:
+    kind = element.get("t", "n")
+    value_el = element.find(_M + "v")
+    value = value_el.text if value_el is not None else None
+    formula_el = element.find(_M + "f")
+    formula = None
+    if formula_el is not None:
+        formula = formula_el.text or ""
+        if formula_el.get("t") == "shared":
+            index = formula_el.get("si", "")
+            if formula:
+                shared[index] = (cell, formula)
+            elif index in shared:
+                origin, master = shared[index]
+                formula = shift_formula(master, cell.row - origin.row, cell.col - origin.col)
+    if kind == "s":
+        try:
+            value = strings[int(value or "")]
+        except (ValueError, IndexError):
+            value = None
+        return RawCell("s", value, formula)
+    if kind == "inlineStr":
+        inline = element.find(_M + "is")
+        return RawCell("s", _rich_text(inline) if inline is not None else "", formula)
+    if kind == "str":
+        return RawCell("s", unescape(value or ""), formula)
+    if kind in ("b", "e", "d"):
+        return RawCell(kind, value, formula)
+    return RawCell("n", value, formula)
+
+
+_REF = re.compile(r"(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)([0-9]+)(?![0-9A-Za-z_(])")
+
+
+def shift_formula(formula: str, rows: int, cols: int) -> str:
+    """A shared formula as seen from a cell `rows`/`cols` away from its master cell."""
+    def move(match: re.Match[str]) -> str:
+        col_abs, letters, row_abs, digits = match.groups()
+        col = column_index(letters) + (0 if col_abs else cols)
+        row = int(digits) + (0 if row_abs else rows)
+        return f"{col_abs}{column_letters(col)}{row_abs}{row}"
+
+    return _REF.sub(move, formula)
+
