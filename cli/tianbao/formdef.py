@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -217,6 +218,33 @@ class SummarySpec(_Strict):
         return [(ref.split(".")[0], ref.split(".")[1]) for ref in self.key_rows]
 
 
+class NarrativeCheck(_Strict):
+    """A number a published report states in its text, compared with its tables (R8).
+
+    `pattern` is a regular expression; its group `n` is the stated number, or, for a
+    sentence that states a fixed value ("未收到…申请"), `value` gives it. `compare` names the
+    table cells ("table.row.column", summed) or the one field ("section.field") it must equal.
+    A field the document does not state otherwise takes the first value its text states.
+    """
+
+    rule: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+    severity: Literal["error", "warning"] = "warning"
+    pattern: Text
+    value: Decimal | None = None
+    compare: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,2}$")]] = Field(min_length=1)
+    message: Text
+
+    @model_validator(mode="after")
+    def _pattern_states_a_number(self) -> NarrativeCheck:
+        try:
+            groups = re.compile(self.pattern).groupindex
+        except re.error as exc:
+            raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
+        if ("n" in groups) == (self.value is not None):
+            raise ValueError("give the stated number either as the pattern's group (?P<n>…) or as value")
+        return self
+
+
 class Identity(_Strict):
     """Which fields identify the report's unit and year."""
 
@@ -240,6 +268,7 @@ class FormSpec(_Strict):
     rules: list[RuleDef] = []
     year_links: list[YearLink] = []
     summary: SummarySpec = SummarySpec()
+    narrative_checks: list[NarrativeCheck] = []
 
 
 # ---------------------------------------------------------------------------------------
@@ -673,6 +702,7 @@ def _cross_check(form: Form) -> list[str]:
             problems.append(f"{where}: 两行的列不一致")
 
     problems.extend(_summary_problems(form))
+    problems.extend(_narrative_problems(form))
 
     from tianbao.rules import RuleSyntaxError, expand_rule  # rules depend on the form model
 
@@ -715,6 +745,30 @@ def _summary_problems(form: Form) -> list[str]:
             continue
         if len(parts) == 3 and parts[2] not in {c.id for c in form.row_columns(table, row)}:
             problems.append(f"{where}: 列 “{parts[2]}” 不存在")
+    return problems
+
+
+def _narrative_problems(form: Form) -> list[str]:
+    """Narrative checks compare with existing table cells, or with one existing field."""
+    problems = []
+    for i, check in enumerate(form.spec.narrative_checks):
+        where = f"narrative_checks[{i}].compare"
+        fields = [ref for ref in check.compare if ref.count(".") == 1]
+        if fields and len(check.compare) > 1:
+            problems.append(f"{where}: 字段只能单独比较，不能与其他单元格相加")
+        for ref in check.compare:
+            parts = ref.split(".")
+            try:
+                if len(parts) == 2:
+                    form.field(parts[0], parts[1])
+                    continue
+                table = form.table(parts[0])
+                row = _by_id(table.rows, parts[1])
+            except (KeyError, AssertionError):
+                problems.append(f"{where}: “{ref}” 不存在")
+                continue
+            if parts[2] not in {c.id for c in form.row_columns(table, row)}:
+                problems.append(f"{where}: 列 “{ref}” 不存在")
     return problems
 
 
