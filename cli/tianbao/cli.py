@@ -20,6 +20,7 @@ from tianbao.distribute import distribute, new_workbook
 from tianbao.errors import UserError
 from tianbao.formdef import Form, FormDefinitionError, builtin_form_paths, load_form, resolve_form
 from tianbao.importer import annotate, collect_inputs, findings_table, import_batch, import_file, summary_line
+from tianbao.publish import parse_date_option, publish, read_intro
 from tianbao.roster import Roster, load_roster
 
 app = typer.Typer(
@@ -244,6 +245,53 @@ def schema_command() -> None:
         from tianbao.importer import report_schema
 
         sys.stdout.write(report_schema())
+
+    run(action)
+
+
+@app.command("publish")
+def publish_command(
+    report: Annotated[Path, typer.Argument(help="报告 JSON 文件（单位报告，或 tianbao merge 生成的汇总报告）")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="要生成的文档：.html、.docx、.md 或 .txt")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="文档格式：html、docx、md 或 txt（默认按输出文件的扩展名）")
+    ] = None,
+    intro: Annotated[str | None, typer.Option("--intro", help="开头段落的文字")] = None,
+    intro_file: Annotated[
+        Path | None, typer.Option("--intro-file", help="开头段落所在的文本文件（UTF-8，可有多段）")
+    ] = None,
+    date: Annotated[
+        str | None, typer.Option("--date", help="落款日期，例如 2026-01-20（默认取报告的填报日期，没有则取今天）")
+    ] = None,
+    footer_hash: Annotated[
+        bool, typer.Option("--footer-hash", help="在文末注明报告数据文件的 SHA-256 校验值，便于追溯数字来源")
+    ] = False,
+    form: Annotated[
+        str | None,
+        typer.Option("--form", help="表单定义：内置表单编号或 YAML 文件路径（默认用报告 JSON 记录的表单）"),
+    ] = None,
+) -> None:
+    """由报告 JSON 生成政府信息公开工作年度报告文档（网页、Word、Markdown 或纯文本）。"""
+
+    def action() -> None:
+        if intro is not None and intro_file is not None:
+            raise UserError("--intro 和 --intro-file 只能使用其中一个")
+        published = publish(
+            report,
+            output,
+            form=form,
+            fmt=fmt,
+            intro=read_intro(intro_file) if intro_file else intro,
+            date=parse_date_option(date) if date else None,
+            footer_hash=footer_hash,
+        )
+        console.print(f"已生成 {published.path}", highlight=False)
+        shown = published.warnings[:5]
+        for finding in shown:
+            err_console.print(f"[yellow]注意：[/yellow]{finding.message}", highlight=False)
+        if len(published.warnings) > len(shown):
+            more = len(published.warnings) - len(shown)
+            err_console.print(f"另有 {more} 处问题，请用 tianbao check 查看", highlight=False)
 
     run(action)
 
