@@ -249,6 +249,55 @@ def schema_command() -> None:
     run(action)
 
 
+@app.command("merge")
+def merge_command(
+    inputs: Annotated[list[Path], typer.Argument(help="单位报告：报告 JSON、.xlsx 工作簿，或存放它们的文件夹")],
+    roster: Annotated[Path, typer.Option("--roster", help="单位名单（CSV 或 XLSX），用来判断哪些单位未报送")],
+    outdir: Annotated[Path, typer.Option("-o", "--outdir", help="输出文件夹（汇总 JSON、汇总工作簿、数值表）")],
+    year: Annotated[
+        int | None, typer.Option("--year", help="报告年度（默认取各报告共同的年度）", min=2000, max=2100)
+    ] = None,
+    unit_name: Annotated[str | None, typer.Option("--unit-name", help="汇总单位名称，例如 某某区")] = None,
+    unit_code: Annotated[str | None, typer.Option("--unit-code", help="汇总单位代码")] = None,
+    unit_level: Annotated[str | None, typer.Option("--unit-level", help="汇总单位层级")] = None,
+    parent: Annotated[
+        str | None, typer.Option("--parent", help="只汇总名单中上级单位代码为此值的单位（多级名单）")
+    ] = None,
+    include_invalid: Annotated[
+        bool, typer.Option("--include-invalid", help="校验未通过的报告也计入汇总（仍列入催报名单）")
+    ] = False,
+    latest: Annotated[
+        bool, typer.Option("--latest", help="同一单位有多份报告时，采用导入时间最新的一份")
+    ] = False,
+    previous: Annotated[
+        Path | None, typer.Option("--previous", help="上年度报告 JSON 文件夹或上年度汇总 JSON，用来核对上年结转")
+    ] = None,
+    form: FormOption = None,
+) -> None:
+    """把各单位的报告汇总为本级报告，并列出报送情况。"""
+
+    def action() -> None:
+        from tianbao.merge import MergeOptions, key_rows_table, merge, status_tables, write_outputs
+
+        options = MergeOptions(
+            year=year, unit_name=unit_name, unit_code=unit_code, unit_level=unit_level, parent=parent,
+            include_invalid=include_invalid, latest=latest, previous=previous,
+        )
+        result = merge(resolve_form(form), inputs, roster, options, outdir)
+        written = write_outputs(result, outdir)
+        for table in status_tables(result):
+            console.print(table)
+        totals = key_rows_table(result)
+        if totals is not None:
+            console.print(totals)
+        problems = result.district.findings
+        if problems:
+            console.print(f"[yellow]汇总数据有 {len(problems)} 项校验提示，见 {written[0].name} 的 findings[/yellow]")
+        console.print(f"已写入 {outdir}：" + "、".join(p.name for p in written), highlight=False)
+
+    run(action)
+
+
 @app.command("publish")
 def publish_command(
     report: Annotated[Path, typer.Argument(help="报告 JSON 文件（单位报告，或 tianbao merge 生成的汇总报告）")],

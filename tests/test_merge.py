@@ -1,0 +1,436 @@
+"""`tianbao merge`: sums, completeness statuses, duplicates, hierarchy, R6, and the outputs.
+
+Unit reports are generated from the form definition: random inputs, then each equality rule
+is made to hold by topping up one of its input cells, so no label or layout is hard-coded.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from tianbao.cli import app
+from tianbao.errors import UserError
+from tianbao.formdef import Form
+from tianbao.merge import (
+    DISTRICT_JSON,
+    STATUS_DUPLICATE,
+    STATUS_INVALID,
+    STATUS_MISSING,
+    STATUS_OFF_ROSTER,
+    STATUS_PASSED,
+    STATUS_UNREADABLE,
+    SUMMARY_XLSX,
+    VALUES_CSV,
+    VALUES_PARQUET,
+    MergeOptions,
+    MergeResult,
+    merge,
+    numeric_fields,
+    write_outputs,
+)
+from tianbao.model import Provenance, Report, Unit, empty_report, load_report
+from tianbao.rules import _evaluate, check_report, expand_rule, recompute
+from tianbao.summary import DETAIL_SHEET, FIRST_DATA_ROW, STATUS_SHEET, TEXTS_SHEET, detail_columns
+
+YEAR = 2025
+
+
+# ---------------------------------------------------------------------------------------
+# Generated units
+
+
+def unit_level(form: Form) -> str:
+    """A level no conditional rule applies to, so random reports stay free of warnings."""
+    conditional = {v for rule in form.spec.rules if rule.when for v in rule.when.values}
+    return next(c for c in form.identity_section_choices("unit_level") or [""] if c not in conditional)
+
+
+def make_unit(form: Form, code: str, name: str, seed: int, year: int = YEAR, imported_at: str | None = None) -> Report:
+    rng = random.Random(seed)
+    report = empty_report(form, Unit(code=code, name=name, level=unit_level(form)), year)
+    for cell in form.input_cells:
+        if len(cell.key) == 2:
+            row, column = cell.key
+            value = Decimal(rng.randint(0, 999_999)) / 10_000 if cell.type == "decimal" else rng.randint(0, 30)
+            report.tables[cell.section][row][column] = value
+    for section, field_id, field_type in numeric_fields(form):
+        report.fields[section][field_id] = Decimal(rng.randint(0, 9999)) / 100 if field_type == "decimal" else seed
+    for section in form.field_sections:
+        for field in section.fields:
+            if field.type == "longtext":
+                report.fields[section.id][field.id] = f"{name}的{field.label}"
+    for rule in form.spec.rules:
+        if rule.when is not None:
+            continue
+        for instance in expand_rule(form, rule):
+            recompute(form, report.tables)
+            diff = _evaluate(instance.left, report.tables) - _evaluate(instance.right, report.tables)
+            side = instance.right if diff > 0 else instance.left
+            ref = next((t.ref for t in side if t.ref and not form.is_computed(t.ref.table, t.ref.row, t.ref.column)),
+                       None)
+            if ref is not None:
+                report.tables[ref.table][ref.row][ref.column] += abs(diff)
+    recompute(form, report.tables)
+    assert check_report(form, report) == []
+    report.provenance = Provenance(
+        source_kind="workbook", source_file=f"{code}.xlsx", imported_at=imported_at or "2026-01-10T09:00:00+08:00"
+    )
+    return report
+
+
+def break_rule(form: Form, report: Report) -> None:
+    """Add 1 to an input of the first unconditional rule, so that it fails with an error."""
+    rule = next(r for r in form.spec.rules if r.when is None and r.severity == "error")
+    ref = next(t.ref for t in expand_rule(form, rule)[0].left if t.ref)
+    report.tables[ref.table][ref.row][ref.column] += 1
+    recompute(form, report.tables)
+    assert any(f.is_error for f in check_report(form, report))
+
+
+def save(report: Report, folder: Path, name: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (name or f"{report.unit.code}.json")
+    path.write_text(report.to_json(), encoding="utf-8")
+    return path
+
+
+def write_roster(path: Path, units: list[tuple[str, str, str]], level: str) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["code", "name", "level", "parent"])
+    writer.writerows([code, name, level, parent] for code, name, parent in units)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def value_keys(form: Form) -> list[tuple[str, str, str]]:
+    return [(t.id, r, c) for t in form.tables for r, c in form.table_value_keys(t)]
+
+
+def expected_tables(form: Form, reports: list[Report]) -> dict[tuple[str, str, str], int | Decimal]:
+    """Plain cell-by-cell sums of every value, totals included (sums are linear)."""
+    return {(t, r, c): sum((rep.tables[t][r][c] for rep in reports), 0) for t, r, c in value_keys(form)}
+
+
+def district_values(form: Form, district: Report) -> dict[tuple[str, str, str], int | Decimal]:
+    return {(t, r, c): district.tables[t][r][c] for t, r, c in value_keys(form)}
+
+
+# ---------------------------------------------------------------------------------------
+# A district with every kind of submission
+
+
+@pytest.fixture
+def district(tmp_path: Path, form: Form) -> dict:
+    """Roster U1..U5: U1-U3 valid, U4 fails a rule, U5 missing; X9 off the roster; one broken file.
+    U1's name starts with "=" to prove department text never becomes a formula."""
+    names = {"U1": "=HYPERLINK(\"http://x\")甲局", "U2": "乙局", "U3": "丙镇", "U4": "丁街道", "U5": "戊办"}
+    level = unit_level(form)
+    roster = write_roster(tmp_path / "roster.csv", [(c, n, "") for c, n in names.items()], level)
+    inbox = tmp_path / "inbox"
+    reports = {
+        code: make_unit(form, code, name, seed) for seed, (code, name) in enumerate(names.items()) if code != "U5"
+    }
+    break_rule(form, reports["U4"])
+    for report in reports.values():
+        save(report, inbox)
+    save(make_unit(form, "X9", "外单位", 99), inbox)
+    (inbox / "broken.json").write_text("{not json", encoding="utf-8")
+    return {"roster": roster, "inbox": inbox, "reports": reports, "names": names}
+
+
+def run_merge(form: Form, case: dict, tmp_path: Path, **options: object) -> MergeResult:
+    opts = MergeOptions(unit_name="某某区", unit_code="D1", **options)  # type: ignore[arg-type]
+    return merge(form, [case["inbox"]], case["roster"], opts, tmp_path / "out")
+
+
+def statuses(result: MergeResult) -> dict[tuple[str, str], str]:
+    return {(e.code, e.submission.source.name if e.submission else ""): e.status for e in result.entries}
+
+
+def test_sums_only_valid_units_and_names_every_status(form: Form, district: dict, tmp_path: Path) -> None:
+    result = run_merge(form, district, tmp_path)
+    reports = district["reports"]
+    assert district_values(form, result.district) == expected_tables(form, [reports[c] for c in ("U1", "U2", "U3")])
+    assert statuses(result) == {
+        ("U1", "U1.json"): STATUS_PASSED,
+        ("U2", "U2.json"): STATUS_PASSED,
+        ("U3", "U3.json"): STATUS_PASSED,
+        ("U4", "U4.json"): STATUS_INVALID,
+        ("U5", ""): STATUS_MISSING,
+        ("X9", "X9.json"): STATUS_OFF_ROSTER,
+        ("", "broken.json"): STATUS_UNREADABLE,
+    }
+    assert [e.code for e in result.entries if e.owing] == ["U4", "U5"]
+    invalid = next(e for e in result.entries if e.code == "U4")
+    assert invalid.note and not invalid.summed
+    district_report = result.district
+    assert district_report.kind == "district"
+    assert (district_report.unit.name, district_report.unit.code, district_report.year) == ("某某区", "D1", YEAR)
+    assert district_report.findings == []
+    # Number fields add up; narrative fields are left to the district's writer.
+    for section, field_id, _ in numeric_fields(form):
+        assert district_report.fields[section][field_id] == sum(
+            reports[c].fields[section][field_id] for c in ("U1", "U2", "U3")
+        )
+    texts = [(s.id, f.id) for s in form.field_sections for f in s.fields if f.type == "longtext"]
+    assert texts and all(district_report.fields[s][f] is None for s, f in texts)
+    sources = {(s.unit_code, s.status): s for s in district_report.sources}
+    assert sources[("U1", STATUS_PASSED)].summed and len(sources[("U1", STATUS_PASSED)].sha256 or "") == 64
+    assert not sources[("U4", STATUS_INVALID)].summed
+    assert sources[("U5", STATUS_MISSING)].source_file is None
+
+
+def test_include_invalid_sums_the_failing_unit_but_still_lists_it(form: Form, district: dict, tmp_path: Path) -> None:
+    result = run_merge(form, district, tmp_path, include_invalid=True)
+    reports = district["reports"]
+    assert district_values(form, result.district) == expected_tables(
+        form, [reports[c] for c in ("U1", "U2", "U3", "U4")]
+    )
+    invalid = next(e for e in result.entries if e.code == "U4")
+    assert invalid.summed and invalid.owing
+    assert any(f.is_error for f in result.district.findings)  # the rule fails on the sums too
+
+
+def test_outputs_round_trip_and_neutralise_text(form: Form, district: dict, tmp_path: Path) -> None:
+    result = run_merge(form, district, tmp_path)
+    outdir = tmp_path / "out"
+    write_outputs(result, outdir)
+    back = load_report(outdir / DISTRICT_JSON, form)
+    assert back.kind == "district"
+    assert district_values(form, back) == district_values(form, result.district)
+    assert back.sources == result.district.sources
+
+    frame = pd.read_parquet(outdir / VALUES_PARQUET)
+    keys = value_keys(form)
+    assert len(frame) == len(keys) * 4  # three summed units and the total
+    totals = frame[frame["scope"] == "total"]
+    assert {(r.table, r.row, r.column): r.value for r in totals.itertuples()} == district_values(form, result.district)
+    units = frame[frame["scope"] == "unit"]
+    assert sorted(units["unit_code"].unique()) == ["U1", "U2", "U3"]
+    assert set(units["unit_name"]) == {district["names"][c] for c in ("U1", "U2", "U3")}  # raw in parquet
+
+    text = (outdir / VALUES_CSV).read_bytes().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == len(frame)
+    assert {r["unit_name"] for r in rows if r["unit_code"] == "U1"} == {"'" + district["names"]["U1"]}
+    decimal_cells = [(t, r, c) for t, r, c in keys if isinstance(result.district.tables[t][r][c], Decimal)]
+    t, r, c = decimal_cells[0]
+    stated = next(
+        x["value"] for x in rows if x["scope"] == "total" and (x["table"], x["row"], x["column"]) == (t, r, c)
+    )
+    assert Decimal(stated) == result.district.tables[t][r][c]
+
+
+def test_summary_workbook_contents(form: Form, district: dict, tmp_path: Path) -> None:
+    result = run_merge(form, district, tmp_path)
+    write_outputs(result, tmp_path / "out")
+    path = tmp_path / "out" / SUMMARY_XLSX
+    book = openpyxl.load_workbook(path)
+    # Official tables: district sums in every input cell, every input locked, totals as formulas.
+    for cell in form.input_cells:
+        if len(cell.key) != 2:
+            continue
+        ws_cell = book[cell.sheet][cell.a1]
+        assert ws_cell.value == pytest.approx(float(result.district.tables[cell.section][cell.key[0]][cell.key[1]]))
+        assert ws_cell.protection.locked
+    for computed in form.computed_cells.values():
+        assert str(book[computed.sheet][computed.a1].value).startswith("=")
+
+    detail = book[DETAIL_SHEET]
+    columns = detail_columns(form)
+    summed = [e for e in result.entries if e.summed]
+    assert [detail.cell(FIRST_DATA_ROW + 1 + i, 1).value for i in range(len(summed))] == ["U1", "U2", "U3"]
+    name_cell = detail.cell(FIRST_DATA_ROW + 1, 2)
+    assert name_cell.value == district["names"]["U1"] and name_cell.data_type == "s"  # text, not a formula
+    total_row = FIRST_DATA_ROW + 1 + len(summed)
+    assert detail.cell(total_row, 1).value == "合计"
+    for index, column in enumerate(columns):
+        formula = detail.cell(total_row, 4 + index).value
+        assert formula.startswith("=SUM(")
+        if column.terms:  # per-unit totals are live formulas too
+            assert str(detail.cell(FIRST_DATA_ROW + 1, 4 + index).value).startswith("=")
+        assert detail.cell(3, 4 + index).value == column.label
+    assert detail.auto_filter.ref
+
+    status = book[STATUS_SHEET]
+    cells = [c for row in status.iter_rows(values_only=True) for c in row if c is not None]
+    for label in (STATUS_PASSED, STATUS_INVALID, STATUS_MISSING, STATUS_OFF_ROSTER, STATUS_UNREADABLE,
+                  "broken.json", "催报名单（尚未报送合格报告的单位，共 2 个）"):
+        assert label in cells
+    texts = book[TEXTS_SHEET]
+    text_cells = [c for row in texts.iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    longtext = next(f for s in form.field_sections for f in s.fields if f.type == "longtext")
+    assert f"丁街道的{longtext.label}" in text_cells  # invalid units' texts are material too
+    with zipfile.ZipFile(path) as package:
+        chart = next(n for n in package.namelist() if n.startswith("xl/charts/chart"))
+        assert "<c:barChart>" in package.read(chart).decode("utf-8")
+
+
+def test_summary_recalculates_in_libreoffice(form: Form, district: dict, tmp_path: Path, soffice: str) -> None:
+    from tianbao.office import convert
+
+    result = run_merge(form, district, tmp_path)
+    write_outputs(result, tmp_path / "out")
+    converted = convert(tmp_path / "out" / SUMMARY_XLSX, "xlsx", tmp_path / "lo")
+    book = openpyxl.load_workbook(converted, data_only=True)
+    for (table_id, row_id, column_id), computed in form.computed_cells.items():
+        value = book[computed.sheet][computed.a1].value
+        assert value == pytest.approx(float(result.district.tables[table_id][row_id][column_id]))
+    detail = book[DETAIL_SHEET]
+    total_row = FIRST_DATA_ROW + 1 + len(result.summed)
+    for index, column in enumerate(detail_columns(form)):
+        expected = column.value(result.district)
+        assert detail.cell(total_row, 4 + index).value == pytest.approx(float(expected or 0))
+    checks = [cell for rule in form.spec.rules if rule.check for cell in rule.check.cells]
+    rule_sheets = {cell: rule.check.sheet for rule in form.spec.rules if rule.check for cell in rule.check.cells}
+    assert all(book[rule_sheets[c]][c].value == "✓" for c in checks)
+
+
+# ---------------------------------------------------------------------------------------
+# Duplicates, year and form
+
+
+def test_duplicates_are_an_error_naming_both_files(form: Form, district: dict, tmp_path: Path) -> None:
+    later = make_unit(form, "U2", "乙局", 42, imported_at="2026-02-01T09:00:00+08:00")
+    save(later, district["inbox"], "U2_resubmitted.json")
+    with pytest.raises(UserError) as caught:
+        run_merge(form, district, tmp_path)
+    assert "U2.json" in str(caught.value) and "U2_resubmitted.json" in str(caught.value)
+
+    result = run_merge(form, district, tmp_path, latest=True)
+    assert statuses(result)[("U2", "U2_resubmitted.json")] == STATUS_PASSED
+    assert statuses(result)[("U2", "U2.json")] == STATUS_DUPLICATE
+    reports = district["reports"]
+    assert district_values(form, result.district) == expected_tables(form, [reports["U1"], later, reports["U3"]])
+
+
+def test_reports_of_another_year_or_form_version_stop_the_merge(form: Form, district: dict, tmp_path: Path) -> None:
+    stray = save(make_unit(form, "U5", "戊办", 7, year=YEAR - 1), district["inbox"])
+    with pytest.raises(UserError, match=r"U5\.json"):
+        run_merge(form, district, tmp_path)
+    with pytest.raises(UserError, match=rf"U5\.json（{YEAR - 1} 年）"):
+        run_merge(form, district, tmp_path, year=YEAR)
+    raw = json.loads(make_unit(form, "U5", "戊办", 7).to_json())
+    raw["form"]["version"] = "1999.1"
+    stray.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(UserError, match=r"U5\.json 使用的表单"):
+        run_merge(form, district, tmp_path)
+
+
+def test_cli_merge_prints_status_and_exits_by_outcome(form: Form, district: dict, tmp_path: Path) -> None:
+    runner = CliRunner()
+    args = ["merge", str(district["inbox"]), "--roster", str(district["roster"]), "-o", str(tmp_path / "out"),
+            "--unit-name", "某某区"]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    for text in (STATUS_INVALID, STATUS_MISSING, "U4", "U5", "X9", "broken.json", DISTRICT_JSON):
+        assert text in done.output
+    assert (tmp_path / "out" / SUMMARY_XLSX).is_file()
+    save(make_unit(form, "U1", "甲局", 3), district["inbox"], "again.json")
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2
+    message = refused.output.replace("\n", "")
+    assert "U1.json" in message and "again.json" in message and "Traceback" not in message
+
+
+# ---------------------------------------------------------------------------------------
+# Hierarchy: a city merges districts
+
+
+def test_merging_district_summaries_equals_merging_all_units(form: Form, tmp_path: Path) -> None:
+    level = unit_level(form)
+    units = [(f"A{i}", f"甲区单位{i}", "DA") for i in range(4)] + [(f"B{i}", f"乙区单位{i}", "DB") for i in range(3)]
+    roster = write_roster(
+        tmp_path / "roster.csv", [("C", "某某市", ""), ("DA", "甲区", "C"), ("DB", "乙区", "C"), *units], level
+    )
+    inbox = tmp_path / "units"
+    for seed, (code, name, _) in enumerate(units):
+        save(make_unit(form, code, name, seed), inbox)
+
+    districts = tmp_path / "districts"
+    for code in ("DA", "DB"):
+        result = merge(form, [inbox], roster, MergeOptions(parent=code), tmp_path / code)
+        assert result.district.unit.code == code  # identity defaults to the parent's roster line
+        mine = [c for c, _, parent in units if parent == code]
+        assert [e.code for e in result.entries if e.summed] == mine
+        # The other district's units sit in the same folder: listed, never summed.
+        assert {e.status for e in result.entries if not e.summed} == {STATUS_OFF_ROSTER}
+        save(result.district, districts)
+
+    city = merge(form, [districts], roster, MergeOptions(parent="C"), tmp_path / "C")
+    assert city.district.unit.name == "某某市"
+    assert [e.code for e in city.entries if e.summed] == ["DA", "DB"]
+
+    flat = write_roster(tmp_path / "flat.csv", [(c, n, "") for c, n, _ in units], level)
+    direct = merge(form, [inbox], flat, MergeOptions(unit_name="某某市"), tmp_path / "flat")
+    assert district_values(form, city.district) == district_values(form, direct.district)
+    assert city.district.fields == direct.district.fields
+    # And written out, the city's JSON carries the same values.
+    write_outputs(city, tmp_path / "C")
+    assert district_values(form, load_report(tmp_path / "C" / DISTRICT_JSON, form)) == district_values(
+        form, direct.district
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# R6 across years
+
+
+def last_year_of(form: Form, report: Report, seed: int) -> Report:
+    """Last year's report of the same unit whose continuing rows match this year's."""
+    before = make_unit(form, report.unit.code, report.unit.name, seed, year=report.year - 1)
+    for link in form.spec.year_links:
+        for column_id, value in report.tables[link.table][link.current_row].items():
+            if not form.is_computed(link.table, link.previous_row, column_id):
+                before.tables[link.table][link.previous_row][column_id] = value
+    recompute(form, before.tables)
+    return before
+
+
+def test_previous_year_links_are_checked_per_unit_and_for_the_district(
+    form: Form, district: dict, tmp_path: Path
+) -> None:
+    link = form.spec.year_links[0]
+    table = form.table(link.table)
+    column = next(c.id for c in table.columns if not form.is_computed(link.table, link.previous_row, c.id))
+    reports = district["reports"]
+    last_year = tmp_path / "last_year"
+    for seed, code in enumerate(("U1", "U2", "U3")):
+        before = last_year_of(form, reports[code], 100 + seed)
+        if code == "U2":
+            before.tables[link.table][link.previous_row][column] += 5
+            recompute(form, before.tables)
+        save(before, last_year)
+
+    result = run_merge(form, district, tmp_path, previous=last_year)
+    u2 = next(e for e in result.entries if e.code == "U2")
+    assert u2.status == STATUS_INVALID and not u2.summed
+    assert any(f.rule == link.rule for f in u2.submission.findings)
+    assert statuses(result)[("U1", "U1.json")] == STATUS_PASSED
+    # Last year's district total includes U2, this year's sums do not: the district link fails too.
+    assert {f.rule for f in result.district.findings} == {link.rule}
+
+    # A last-year district file checks the district only (no unit can be checked against it):
+    # one whose carried-forward row matches this year's sums passes.
+    last_district = last_year_of(form, run_merge(form, district, tmp_path).district, 7)
+    last_district.kind = "district"
+    path = save(last_district, tmp_path, "last_district.json")
+    again = run_merge(form, district, tmp_path, previous=path)
+    assert again.district.findings == []
+    last_district.tables[link.table][link.previous_row][column] += 1
+    path.write_text(last_district.to_json(), encoding="utf-8")
+    mismatch = run_merge(form, district, tmp_path, previous=path)
+    assert [f.rule for f in mismatch.district.findings] == [link.rule]
+    assert mismatch.district.findings[0].expected != mismatch.district.findings[0].found
