@@ -56,14 +56,14 @@ def read_report(path: Path, form: str | Path | None) -> tuple[Form, Report, byte
     try:
         report = load_report(path)
         definition = resolve_form(form if form is not None else report.form.id)
-        if report.form.version not in definition.accepted_versions:
-            raise UserError(
-                f"{path.name}: 报告的表单版本 {report.form.version} 与表单定义 {definition.id}"
-                f"（接受版本 {'、'.join(definition.accepted_versions)}）不一致"
-            )
         conform(report, definition, path.name)
     except ReportLoadError as exc:
         raise UserError(str(exc)) from exc
+    if report.form.version not in definition.accepted_versions:
+        raise UserError(
+            f"{path.name}: 报告的表单版本 {report.form.version} 不在表单定义 {definition.id} 接受的版本"
+            f"（{'、'.join(definition.accepted_versions)}）之内"
+        )
     return definition, report, data
 
 
