@@ -26,11 +26,12 @@ from xlsxwriter.worksheet import Worksheet
 
 from tianbao import __version__
 from tianbao.cells import Cell, quote_sheet
+from tianbao.docreader import apply_roster, read_document_bytes, sniff_document
 from tianbao.errors import UserError
 from tianbao.formdef import Form, resolve_form
 from tianbao.model import Finding, Provenance, Report, write_atomic
 from tianbao.office import OfficeError, convert
-from tianbao.reader import ANNOTATION_SHEET, ReadOptions, ReadResult, error, read_workbook, warning
+from tianbao.reader import ANNOTATION_SHEET, ReadOptions, ReadResult, _identity_findings, error, read_workbook, warning
 from tianbao.roster import Roster
 from tianbao.writer import Annotation, FormWorkbook, WriteOptions, identity_locks
 from tianbao.xlsx import DEFAULT_LIMITS, Limits, XlsxError, XlsxPackage, sniff
@@ -59,6 +60,9 @@ REJECTIONS = {
     "unknown": "无法识别的文件格式，不是 .xlsx 工作簿。请报送填好的 .xlsx 填报工作簿。",
 }
 CONVERTIBLE = ("xls", "ods")
+# May be a published report, which tianbao.docreader reads ("unknown": GB18030 text, or UTF-8
+# whose first 4 KB end inside a character).
+DOCUMENT_KINDS = ("docx", "html", "text", "unknown")
 
 
 @dataclass
@@ -143,7 +147,8 @@ def _import(path: Path, form: Form, options: ReadOptions, convert_other: bool,
     if report is not None:
         report.findings = findings
         report.provenance = Provenance(
-            source_kind="workbook", source_file=path.name, sha256=sha, generated_at=result.meta.get("generated_at"),
+            source_kind=result.meta.get("source_kind", "workbook"),  # type: ignore[arg-type]
+            source_file=path.name, sha256=sha, generated_at=result.meta.get("generated_at"),
             imported_at=_now(), tool_version=__version__,
         )
     return ImportOutcome(path, report, findings, sha), result
@@ -151,8 +156,22 @@ def _import(path: Path, form: Form, options: ReadOptions, convert_other: bool,
 
 def _read(data: bytes, name: str, form: Form, options: ReadOptions, convert_other: bool,
           limits: Limits) -> tuple[ReadResult, list[Finding]]:
+    kind = sniff(data)
+    if kind in DOCUMENT_KINDS and sniff_document(data):
+        return _read_document(data, name, form, options, kind), []
     xlsx, notes = workbook_bytes(data, name, convert_other)
     return read_workbook(XlsxPackage(xlsx, limits), form, options), notes
+
+
+def _read_document(data: bytes, name: str, form: Form, options: ReadOptions, kind: str) -> ReadResult:
+    """A published report (.txt/.html/.docx, see docreader), then a workbook's identity checks."""
+    report, findings = read_document_bytes(data, name, form)
+    if report is None:
+        raise Rejected(f"{REJECTIONS[kind]}它也不能作为已发布的年报读取：{findings[0].message}")
+    if options.roster is not None:
+        findings += apply_roster(form, report, options.roster)
+    identity = _identity_findings(form, report, {}, options)
+    return ReadResult(report, identity + findings, meta={"source_kind": "document"})
 
 
 # ---------------------------------------------------------------------------------------

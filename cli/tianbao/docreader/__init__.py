@@ -8,6 +8,6 @@ Stages: extract (bytes -> paragraphs and grids), parts (title, six parts, sub-pa
 """
 
 from tianbao.docreader.extract import sniff_document
-from tianbao.docreader.read import read_document, read_document_bytes
+from tianbao.docreader.read import apply_roster, read_document, read_document_bytes
 
-__all__ = ["read_document", "read_document_bytes", "sniff_document"]
+__all__ = ["apply_roster", "read_document", "read_document_bytes", "sniff_document"]

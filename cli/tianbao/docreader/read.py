@@ -22,6 +22,7 @@ from tianbao.docreader.parts import (
 from tianbao.docreader.tables import TableOptions, read_table
 from tianbao.formdef import FieldsSection, Form, FormDefinitionError, TableSection
 from tianbao.model import Finding, Number, Provenance, Report, Unit, empty_report
+from tianbao.roster import Roster
 from tianbao.rules import check_report, recompute, stated_total_findings
 
 KIND_NAMES = {"txt": "文本", "html": "网页", "docx": "Word"}
@@ -178,3 +179,14 @@ def _stated_totals(form: Form, stated: dict[str, dict[str, dict[str, Number]]],
         for row_id, column_id in cells:
             given[table_id][row_id][column_id] = recomputed[table_id][row_id][column_id]
     return stated_total_findings(form, given, "error")
+
+
+def apply_roster(form: Form, report: Report, roster: Roster) -> list[Finding]:
+    """A document names its unit but not its code or level: take both from the roster and run
+    the rules that depend on them (R7 and the like), which could not run before."""
+    unit = roster.find("", report.unit.name)
+    if unit is None:
+        return []
+    before = {(f.rule, f.cell) for f in check_report(form, report)}
+    report.unit.code, report.unit.level = unit.code, unit.level
+    return [f for f in check_report(form, report) if (f.rule, f.cell) not in before]
