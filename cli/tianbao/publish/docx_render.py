@@ -168,17 +168,20 @@ def _table(word: DocxDocument, grid: Grid, landscape: bool) -> None:
     text_width = (A4_HEIGHT if landscape else A4_WIDTH) - MARGIN_LEFT - MARGIN_RIGHT
     total = sum(grid.widths)
     widths = [int(text_width * w / total) for w in grid.widths]
+    # Fetched once before merging (table.cell() rescans the whole table on every call); merges
+    # never overlap, so each range's corner cells are still in the table when it is merged.
+    matrix = [row.cells for row in table.rows]
     for index, column in enumerate(table.columns):
         column.width = widths[index]
-        for cell in column.cells:
-            cell.width = widths[index]
+        for row_cells in matrix:
+            row_cells[index].width = widths[index]
     for row in table.rows[: grid.head_rows]:
         # Repeat the head on every page the table runs over.
         row._tr.get_or_add_trPr().append(parse_xml(f'<w:tblHeader {nsdecls("w")}/>'))
     for spec in grid.cells:
-        cell = table.cell(spec.row, spec.col)
+        cell = matrix[spec.row][spec.col]
         if spec.rowspan > 1 or spec.colspan > 1:
-            cell = cell.merge(table.cell(spec.last_row, spec.last_col))
+            cell = cell.merge(matrix[spec.last_row][spec.last_col])
         cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
         paragraph = cell.paragraphs[0]
         paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT if spec.scope == "row" else WD_ALIGN_PARAGRAPH.CENTER
