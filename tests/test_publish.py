@@ -503,6 +503,17 @@ def test_format_option_and_errors(form: Form, tmp_path: Path) -> None:
         publish(path, tmp_path / "out.md", form=MINI_FORM)
 
 
+def test_reports_without_a_name_and_titles_with_unknown_fields_are_refused(form: Form, tmp_path: Path) -> None:
+    nameless = filled_report(form, name=" ")
+    with pytest.raises(UserError, match="没有单位名称"):
+        publish(write_report(nameless, tmp_path), tmp_path / "out.md")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(MINI_FORM.read_text(encoding="utf-8").replace("{unit_name}", "{unit}"), encoding="utf-8")
+    report = filled_report(load_form(broken))
+    with pytest.raises(UserError, match="document_title"):
+        publish(write_report(report, tmp_path, "mini.json"), tmp_path / "out.md", form=broken)
+
+
 def test_cli_publish(form: Form, tmp_path: Path) -> None:
     path = write_report(filled_report(form), tmp_path)
     intro = tmp_path / "intro.txt"

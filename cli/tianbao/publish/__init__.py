@@ -110,6 +110,8 @@ def publish(
     if output.resolve() == report_path.resolve():
         raise UserError("输出文件不能与报告文件相同")
     definition, report, data = read_report(report_path, form)
+    if not report.unit.name.strip():
+        raise UserError(f"{report_path.name}: 报告中没有单位名称，无法生成标题和落款")
     mismatched = stated_total_findings(definition, report.tables, "error")
     if mismatched:
         raise UserError(

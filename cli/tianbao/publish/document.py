@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from tianbao.errors import UserError
 from tianbao.formdef import FieldDef, FieldsSection, Form, TableSection
 from tianbao.model import FieldValue, Report
 from tianbao.publish.grid import Grid, build_grid, format_number
@@ -90,7 +91,11 @@ def build_document(
 ) -> Document:
     """The document for one report; `date` overrides the report's own date."""
     names = {role: report.identity_value(role) for role in form.identity_fields}
-    title = clean_text(form.spec.document_title.format_map(names))
+    try:
+        title = clean_text(form.spec.document_title.format_map(names))
+    except (KeyError, IndexError, ValueError) as exc:
+        known = "、".join("{" + role + "}" for role in names)
+        raise UserError(f"表单定义的 document_title 只能使用 {known}：{form.spec.document_title}") from exc
     blocks: list[Block] = [Paragraph(p) for p in paragraphs(intro or "")]
     for section in form.sections:
         if not section.in_document:

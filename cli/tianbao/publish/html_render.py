@@ -22,7 +22,7 @@ BORDER = "border:1px solid #000"
 # 公文 page: A4 with margins top 37mm, bottom 35mm, left 28mm, right 26mm; body text at 三号 (16pt).
 PRINT_CSS = """
 @page { size: A4; margin: 37mm 26mm 35mm 28mm; }
-@page tb-landscape { size: A4 landscape; margin: 28mm 37mm 26mm 35mm; }
+@page tb-landscape { size: A4 landscape; margin: 37mm 26mm 35mm 28mm; }
 @media print {
   body { background: #fff; }
   .tb-report { max-width: none !important; padding: 0 !important; font-size: 16pt !important; }
