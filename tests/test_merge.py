@@ -259,8 +259,8 @@ def test_summary_workbook_contents(form: Form, district: dict, tmp_path: Path) -
     for index, column in enumerate(columns):
         formula = detail.cell(total_row, 4 + index).value
         assert formula.startswith("=SUM(")
-        if column.terms:  # per-unit totals are live formulas too
-            assert str(detail.cell(FIRST_DATA_ROW + 1, 4 + index).value).startswith("=")
+        unit_value = detail.cell(FIRST_DATA_ROW + 1, 4 + index).value
+        assert unit_value == pytest.approx(float(column.value(summed[0].report) or 0))
         assert detail.cell(3, 4 + index).value == column.label
     assert detail.auto_filter.ref
 
@@ -343,6 +343,14 @@ def test_cli_merge_prints_status_and_exits_by_outcome(form: Form, district: dict
     assert refused.exit_code == 2
     message = refused.output.replace("\n", "")
     assert "U1.json" in message and "again.json" in message and "Traceback" not in message
+    (district["inbox"] / "again.json").unlink()
+    # Writing into the input folder: a rerun leaves its own district.json and summary.xlsx out.
+    inplace = [*args[:5], str(district["inbox"]), *args[6:]]
+    assert runner.invoke(app, inplace).exit_code == 0
+    again = runner.invoke(app, inplace)
+    assert again.exit_code == 0
+    listing = again.output.split("已写入")[0]
+    assert "broken.json" in listing and DISTRICT_JSON not in listing and SUMMARY_XLSX not in listing
 
 
 # ---------------------------------------------------------------------------------------

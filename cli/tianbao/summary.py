@@ -50,7 +50,7 @@ class DetailColumn:
     label: str
     key: tuple[str, ...]  # (table, row, column) or (section, field)
     decimal: bool
-    terms: tuple[tuple[str, str, str], ...] | None = None  # set for computed table cells
+    computed: bool = False
 
     def value(self, report: Report) -> Any:
         if len(self.key) == 3:
@@ -82,12 +82,10 @@ def _table_columns(form: Form, table: TableSection) -> list[DetailColumn]:
     columns = {c.id: c for c in table.columns}
     found = []
     for row_id, column_id in form.table_value_keys(table):
-        computed = form.computed_cells.get((table.id, row_id, column_id))
-        terms = tuple((table.id, r, c) for r, c in computed.terms) if computed else None
         found.append(
             DetailColumn(
                 table.title, rows[row_id].label, columns[column_id].label, (table.id, row_id, column_id),
-                columns[column_id].type == "decimal", terms,
+                columns[column_id].type == "decimal", form.is_computed(table.id, row_id, column_id),
             )
         )
     return found
@@ -163,6 +161,11 @@ def _runs(labels: list[str]) -> list[tuple[int, int, str]]:
     return runs
 
 
+def _number(value: int | Decimal | None) -> int | float:
+    # Excel stores binary floats; the exact Decimal stays in the JSON and values outputs.
+    return 0 if value is None else (float(value) if isinstance(value, Decimal) else value)
+
+
 def _detail_sheet(book: FormWorkbook, styles: _Styles, result: MergeResult, columns: list[DetailColumn]) -> None:
     sheet = book.add_sheet(DETAIL_SHEET)
     lead = 3  # unit code, unit name, status
@@ -183,7 +186,13 @@ def _detail_sheet(book: FormWorkbook, styles: _Styles, result: MergeResult, colu
     sheet.set_row(1, 60)
     sheet.set_row(2, 45)
 
-    position = {column.key: lead + index for index, column in enumerate(columns)}
+    # A unit's totals are its report's (recomputed) values, shaded like totals; formulas per
+    # unit would cost more than the rest of the sheet for a large district.
+    cell_styles = [
+        (styles.computed_decimal if c.decimal else styles.computed) if c.computed
+        else (styles.decimal if c.decimal else styles.number)
+        for c in columns
+    ]
     entries = result.summed
     for offset, entry in enumerate(entries):
         row = FIRST_DATA_ROW + offset
@@ -193,25 +202,16 @@ def _detail_sheet(book: FormWorkbook, styles: _Styles, result: MergeResult, colu
         sheet.write_string(row, 1, entry.name, styles.text)
         sheet.write_string(row, 2, entry.status, styles.status_style(entry.status))
         for index, column in enumerate(columns):
-            value = column.value(report)
-            cached = 0 if value is None else (float(value) if isinstance(value, Decimal) else value)
-            if column.terms is None:
-                sheet.write_number(row, lead + index, cached, styles.decimal if column.decimal else styles.number)
-                continue
-            formula = "=" + "+".join(f"{xl_col_to_name(position[t])}{row + 1}" for t in column.terms)
-            style = styles.computed_decimal if column.decimal else styles.computed
-            sheet.write_formula(row, lead + index, formula, style, cached)
+            sheet.write_number(row, lead + index, _number(column.value(report)), cell_styles[index])
 
     # Totals row: live sums that must equal the official tables of this workbook.
     total_row = FIRST_DATA_ROW + len(entries)
     sheet.merge_range(total_row, 0, total_row, lead - 1, "合计", styles.total_label)
     for index, column in enumerate(columns):
         letter = xl_col_to_name(lead + index)
-        value = column.value(result.district)
-        cached = 0 if value is None else (float(value) if isinstance(value, Decimal) else value)
         formula = f"=SUM({letter}{FIRST_DATA_ROW + 1}:{letter}{total_row})" if entries else "=0"
-        sheet.write_formula(total_row, lead + index, formula, styles.total_decimal if column.decimal else styles.total,
-                            cached)
+        style = styles.total_decimal if column.decimal else styles.total
+        sheet.write_formula(total_row, lead + index, formula, style, _number(column.value(result.district)))
     sheet.autofilter(2, 0, max(total_row - 1, 2), lead + len(columns) - 1)
     sheet.freeze_panes(FIRST_DATA_ROW, lead)
     styles.protect(sheet)
