@@ -7,6 +7,7 @@ is made to hold by topping up one of its input cells, so no label or layout is h
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import random
@@ -442,3 +443,34 @@ def test_previous_year_links_are_checked_per_unit_and_for_the_district(
     mismatch = run_merge(form, district, tmp_path, previous=path)
     assert [f.rule for f in mismatch.district.findings] == [link.rule]
     assert mismatch.district.findings[0].expected != mismatch.district.findings[0].found
+
+
+# ---------------------------------------------------------------------------------------
+# Workbooks as inputs
+
+
+def test_workbooks_are_imported_on_the_fly_beside_json(form: Form, district: dict, tmp_path: Path) -> None:
+    from tianbao.writer import WriteOptions, identity_locks, render_workbook
+
+    reports = district["reports"]
+    for code in ("U2", "U4"):
+        (district["inbox"] / f"{code}.json").unlink()
+        book = render_workbook(form, reports[code].model_copy(deep=True), WriteOptions(locked=identity_locks(form)))
+        (district["inbox"] / f"{code}.xlsx").write_bytes(book)
+    (district["inbox"] / "not_a_workbook.xlsx").write_bytes(b"%PDF-1.4 not a workbook")
+
+    result = run_merge(form, district, tmp_path)
+    assert statuses(result) == {
+        ("U1", "U1.json"): STATUS_PASSED,
+        ("U2", "U2.xlsx"): STATUS_PASSED,
+        ("U3", "U3.json"): STATUS_PASSED,
+        ("U4", "U4.xlsx"): STATUS_INVALID,
+        ("U5", ""): STATUS_MISSING,
+        ("X9", "X9.json"): STATUS_OFF_ROSTER,
+        ("", "broken.json"): STATUS_UNREADABLE,
+        ("", "not_a_workbook.xlsx"): STATUS_UNREADABLE,
+    }
+    assert district_values(form, result.district) == expected_tables(form, [reports[c] for c in ("U1", "U2", "U3")])
+    workbook_entry = next(e for e in result.entries if e.code == "U2")
+    assert workbook_entry.submission.sha256 == hashlib.sha256((district["inbox"] / "U2.xlsx").read_bytes()).hexdigest()
+    assert workbook_entry.submission.imported_at
