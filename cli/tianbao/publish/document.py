@@ -48,6 +48,14 @@ class Document:
     trace: str | None  # footer line naming the data file and its hash
 
 
+@dataclass(frozen=True)
+class Trace:
+    """The data file a document was published from, so a number can be traced back."""
+
+    file_name: str
+    sha256: str
+
+
 def clean_text(text: str) -> str:
     return _CONTROL.sub("", text)
 
@@ -71,14 +79,6 @@ def parse_date(text: str) -> dt.date | None:
 
 def chinese_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
-
-
-@dataclass(frozen=True)
-class Trace:
-    """The data file a document was published from, so a number can be traced back."""
-
-    file_name: str
-    sha256: str
 
 
 def build_document(
