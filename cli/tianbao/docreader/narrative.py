@@ -74,9 +74,11 @@ def narrative_findings(form: Form, report: Report, lines: list[str]) -> list[Fin
         regex = re.compile(check.pattern)
         for line in lines:
             text = unicodedata.normalize("NFKC", line)
+            # Quote the clerk's own characters when normalising kept the positions.
+            quoted = line if len(line) == len(text) else text
             for match in regex.finditer(text):
                 stated = check.value if check.value is not None else Decimal(match.group("n"))
-                finding = _compare(form, report, check, stated, _sentence(text, match.start(), match.end()))
+                finding = _compare(form, report, check, stated, _sentence(quoted, match.start(), match.end()))
                 if finding is not None:
                     findings.append(finding)
     return findings

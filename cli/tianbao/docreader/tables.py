@@ -139,8 +139,9 @@ class TableResult:
 
 @dataclass
 class _Anchor:
-    row: RowDef | None  # None: a label of another format version, whose numbers are skipped
+    row: RowDef | None  # None: a row of an older format that this form does not have
     texts: list[str]
+    skip: bool = False  # found only to fence off numbers that are not read
     start: int = -1
     end: int = -1
 
@@ -151,22 +152,22 @@ def read_table(
     options = options or TableOptions()
     tokens = tokenize(blocks)
     anchors = [
-        _Anchor(row, [normalize(t) for t in [*row_anchors(table, row), *options.anchors.get(row.id, [])]])
+        _Anchor(row, [normalize(t) for t in [*row_anchors(table, row), *options.anchors.get(row.id, [])]],
+                skip=row.id in options.unmapped)
         for row in table.rows
-        if row.id not in options.unmapped
     ]
-    anchors += [_Anchor(None, [normalize(text)]) for text in options.stop_labels]
+    anchors += [_Anchor(None, [normalize(text)], skip=True) for text in options.stop_labels]
     _locate(anchors, tokens)
     found = sorted((a for a in anchors if a.start >= 0), key=lambda a: a.start)
     reader = _RowReader(form, table, options)
     for row_id, reason in options.unmapped.items():
         reader.unmapped(row_id, reason)
-    wanted = [a for a in anchors if a.row is not None]
+    wanted = [a for a in anchors if not a.skip]
     if not any(a.start >= 0 for a in wanted):
         reader.positional([a.row for a in wanted if a.row is not None], tokens)
         return reader.result(rows_found=0)
     for index, anchor in enumerate(found):
-        if anchor.row is None:
+        if anchor.skip or anchor.row is None:
             continue
         stop = found[index + 1].start if index + 1 < len(found) else len(tokens)
         values = [t for t in tokens[anchor.end:stop] if t.is_value]
@@ -182,7 +183,7 @@ def read_table(
 def _locate(anchors: list[_Anchor], tokens: list[Token]) -> None:
     """Find each anchor in order, each search starting after the previous anchor found.
 
-    Labels of the old format (`row is None`) are looked for everywhere: they only fence off
+    Rows of an older format (`row is None`) are looked for everywhere: they only fence off
     numbers that belong to no row of this form.
     """
     cursor = 0
@@ -259,7 +260,8 @@ class _RowReader:
 
     def row(self, row: RowDef, tokens: list[Token]) -> None:
         columns = self.form.row_columns(self.table, row)
-        inputs = [c for c in columns if not self.form.is_computed(self.table.id, row.id, c.id)]
+        # Totals across the row (总计) are the cells a copy most often leaves out.
+        stated = [c for c in columns if not self._row_total(row, c)]
         width = len(columns)
         tokens = list(tokens)
         while len(tokens) > width and tokens[0].kind is Kind.BLANK:
@@ -275,14 +277,14 @@ class _RowReader:
                           str(width), str(width + extra))
         if len(tokens) == width:
             pairs = list(zip(columns, tokens, strict=True))
-        elif len(tokens) == len(inputs) and len(inputs) < width:
-            pairs = list(zip(inputs, tokens, strict=True))
-            missing = [c for c in columns if c not in inputs]
+        elif len(tokens) == len(stated) and len(stated) < width:
+            pairs = list(zip(stated, tokens, strict=True))
+            missing = [c for c in columns if c not in stated]
             for column in missing:
                 self.unstated.add((row.id, column.id))
             self._add(row, missing[0], "warning", "table.total_missing",
-                      f"{self._where(row)}只有 {len(inputs)} 个数字，没有“{'、'.join(c.label for c in missing)}”，"
-                      "已按各项之和计算。", str(width), str(len(inputs)))
+                      f"{self._where(row)}只有 {len(stated)} 个数字，没有“{'、'.join(c.label for c in missing)}”，"
+                      "已按各项之和计算。", str(width), str(len(stated)))
         else:
             self._add(row, None, "error", "table.count",
                       f"{self._where(row)}应有 {width} 个数字，文档中只找到 {len(tokens)} 个，"
@@ -290,6 +292,10 @@ class _RowReader:
             return
         for column, token in pairs:
             self._cell(row, column, token)
+
+    def _row_total(self, row: RowDef, column: ColumnDef) -> bool:
+        cell = self.form.computed_cells.get((self.table.id, row.id, column.id))
+        return cell is not None and all(term_row == row.id for term_row, _ in cell.terms)
 
     def missing(self, row: RowDef) -> None:
         self._add(row, None, "error", "table.row_missing",

@@ -1,0 +1,499 @@
+"""Published reports read back: the real sample, publish round trips, damaged copies, checks."""
+
+from __future__ import annotations
+
+import io
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import docx
+import pytest
+from typer.testing import CliRunner
+
+from fixtures_docs import (
+    UNIT,
+    YEAR,
+    break_header_words,
+    docx_without_body,
+    edit_row,
+    filled_report,
+    half_width,
+    lose_tabs,
+    one_cell_per_line,
+    published,
+    replace_label,
+    table_lines,
+    truncated_docx,
+)
+from tianbao.cli import app
+from tianbao.docreader import read_document, read_document_bytes, sniff_document
+from tianbao.docreader.legacy import load_legacy_formats
+from tianbao.docreader.text import chinese_number, normalize, similarity, split_numbering
+from tianbao.formdef import Form, parse_form
+from tianbao.importer import import_file
+from tianbao.model import Report
+from tianbao.roster import load_roster
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sample-report-2024.txt"
+FORMATS = ("txt", "md", "html", "docx")
+
+
+@pytest.fixture(scope="module")
+def report(form: Form) -> Report:
+    return filled_report(form)
+
+
+@pytest.fixture(scope="module")
+def text(form: Form, report: Report) -> str:
+    return published(form, report, "txt").decode("utf-8")
+
+
+def read_text(form: Form, text: str, name: str = "年报.txt", encoding: str = "utf-8") -> tuple[Report | None, list]:
+    return read_document_bytes(text.encode(encoding), name, form)
+
+
+def rules(findings: list) -> list[str]:
+    return [f.rule for f in findings]
+
+
+def errors(findings: list) -> list:
+    return [f for f in findings if f.severity == "error"]
+
+
+# ---------------------------------------------------------------------------------------
+# The real published sample
+
+
+@pytest.mark.skipif(not SAMPLE.is_file(), reason="shared reference sample not present")
+def test_sample_report_reads_into_json_with_all_tables_and_every_part(form: Form) -> None:
+    report, findings = read_document(SAMPLE, form)
+    assert report is not None, findings
+    assert findings == []
+    assert report.year == 2024 and report.unit.name.endswith("局") and " " not in report.unit.name
+    assert report.provenance.source_kind == "document" and report.provenance.sha256
+    for table in form.tables:
+        values = [v for row in report.tables[table.id].values() for v in row.values()]
+        assert len(values) == len(form.table_value_keys(table)) and set(values) == {0}
+    for section in form.field_sections:
+        if not section.in_document:
+            continue
+        for field in section.fields:
+            if field.document_role != "hidden":
+                text = report.fields[section.id][field.id]
+                assert isinstance(text, str) and len(text) > 10, (section.id, field.id)
+    # Sub-part headings numbered "一主动公开情况。" are headings, not text.
+    first = form.field_sections[1].fields[0]
+    assert not report.fields[form.field_sections[1].id][first.id].startswith("一")
+    assert "".join(report.to_json().split()).count('"source_kind":"document"') == 1
+
+
+@pytest.mark.skipif(not SAMPLE.is_file(), reason="shared reference sample not present")
+def test_sample_report_in_gb18030_and_as_utf16_reads_the_same(form: Form) -> None:
+    text = SAMPLE.read_text(encoding="utf-8")
+    expected, _ = read_text(form, text)
+    for encoding in ("gb18030", "utf-16"):
+        got, findings = read_text(form, text, encoding=encoding)
+        assert got is not None and findings == [], encoding
+        assert got.tables == expected.tables and got.fields == expected.fields
+
+
+# ---------------------------------------------------------------------------------------
+# Round trip through `tianbao publish`
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_published_documents_read_back_to_the_same_report(form: Form, report: Report, fmt: str) -> None:
+    data = published(form, report, fmt)
+    assert sniff_document(data) == {"md": "txt"}.get(fmt, fmt)
+    got, findings = read_document_bytes(data, f"年报.{fmt}", form)
+    assert got is not None and findings == []
+    assert got.tables == report.tables
+    assert got.fields == report.fields  # texts, and the fee fields from the generated sentence
+    assert (got.unit.name, got.year) == (UNIT, YEAR)
+
+
+def test_publish_command_output_reads_back(tmp_path: Path, form: Form, report: Report) -> None:
+    source = tmp_path / "report.json"
+    source.write_text(report.to_json(), encoding="utf-8")
+    runner = CliRunner()
+    for fmt in ("html", "docx", "txt"):
+        out = tmp_path / f"年报.{fmt}"
+        result = runner.invoke(app, ["publish", str(source), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        got, findings = read_document(out, form)
+        assert got is not None and findings == [] and got.tables == report.tables, fmt
+
+
+# ---------------------------------------------------------------------------------------
+# Damaged copies read the same numbers
+
+
+def test_damaged_text_reads_the_same_numbers(form: Form, report: Report, text: str) -> None:
+    t2_row = form.table("t2").rows[1].label
+    t3_long = next(label.text for label in form.table("t3").labels if "（" in label.text[3:] and len(label.text) > 20)
+    typo = replace_label(replace_label(text, t2_row, t2_row[2:]), t3_long, t3_long.replace("情形", "情况"))
+    variants = {
+        "half-width": half_width(text),
+        "lost tabs": lose_tabs(text),
+        "one cell per line": one_cell_per_line(text),
+        "broken header words": break_header_words(form, text),
+        "label variants": typo,
+        "everything": one_cell_per_line(half_width(break_header_words(form, typo))),
+        "pipes": text.replace("\t", " | "),
+        "nbsp and ideographic spaces": text.replace("\t", "\u3000\u3000"),
+    }
+    for name, damaged in variants.items():
+        got, findings = read_text(form, damaged)
+        assert got is not None, name
+        assert errors(findings) == [] and findings == [], (name, findings)
+        assert got.tables == report.tables, name
+
+
+def test_subpart_numbering_variants(form: Form, report: Report, text: str) -> None:
+    overview = form.field_sections[1]
+    labels = [f.label for f in overview.fields]
+    styles = ["1.{b}", "{n}是{b}方面", "({n}){b}情况", "{n}、{b}", "{n} {b}"]
+    for index, (label, style) in enumerate(zip(labels, styles, strict=True), start=1):
+        text = text.replace(label, style.format(n=chinese_number(index), b=split_numbering(label)[1]))
+    got, findings = read_text(form, text)
+    assert got is not None and findings == []
+    assert got.fields[overview.id] == report.fields[overview.id]
+
+
+def test_html_tables_flattened_into_paragraphs(form: Form, report: Report) -> None:
+    html = published(form, report, "html").decode("utf-8")
+    flat = re.sub(r"<caption[^>]*>(.*?)</caption>", r"<p>\1</p>", html)
+    flat = re.sub(r"<tr>", "<p>", flat).replace("</tr>", "</p>")
+    flat = re.sub(r"</?(?:table|thead|tbody|colgroup|col)\b[^>]*>", "", flat)
+    flat = re.sub(r"<t[dh][^>]*>(.*?)</t[dh]>", r"\1 ", flat)
+    assert "<table" not in flat
+    got, findings = read_document_bytes(flat.encode("utf-8"), "page.html", form)
+    assert got is not None and findings == [] and got.tables == report.tables
+
+
+def test_html_rowspan_and_colspan_rebuild_the_grid(form: Form, report: Report) -> None:
+    """A hand-made page: one row per grid row, merged cells by rowspan/colspan, no caption."""
+    html = published(form, report, "html").decode("utf-8")
+    html = re.sub(r"<caption[^>]*>(.*?)</caption>", "", html)
+    titles = [t.title for t in form.tables]
+    parts = re.split(r"(<table)", html)
+    rebuilt = parts[0] + "".join(
+        f"<h2>{titles[i // 2]}</h2>" + parts[i + 1] + parts[i + 2] for i in range(0, len(parts) - 1, 2)
+    )
+    assert "rowspan" in rebuilt and "colspan" in rebuilt
+    got, findings = read_document_bytes(rebuilt.encode("gb18030"), "page.htm", form)
+    assert got is not None and findings == [] and got.tables == report.tables
+
+
+def test_word_file_with_tables_typed_as_text(form: Form, report: Report, text: str) -> None:
+    """A .docx whose tables were pasted as tab-separated paragraphs."""
+    document = docx.Document()
+    for line in text.split("\n"):
+        document.add_paragraph(line)
+    out = io.BytesIO()
+    document.save(out)
+    got, findings = read_document_bytes(out.getvalue(), "年报.docx", form)
+    assert got is not None and findings == [] and got.tables == report.tables
+
+
+# ---------------------------------------------------------------------------------------
+# Blank and placeholder cells, missing totals
+
+
+def test_slash_dash_and_wu_cells_become_zero_with_a_warning_naming_row_and_column(form: Form, text: str) -> None:
+    t2 = form.table("t2")
+    row = t2.rows[1]
+    damaged = edit_row(text, row.label, lambda cells: [cells[0], "/", "—", "无"])
+    got, findings = read_text(form, damaged)
+    assert got is not None and errors(findings) == []
+    assert got.tables["t2"][row.id] == {c.id: 0 for c in form.row_columns(t2, row)}
+    assert rules(findings) == ["value.blank"] * 3
+    for finding, column in zip(findings, form.row_columns(t2, row), strict=True):
+        assert row.label in finding.message and column.label in finding.message
+        assert finding.sheet == t2.sheet and finding.cell == form.table_cell(t2, row.id, column.id).a1
+
+
+def test_blank_total_column_is_recomputed_with_warnings(form: Form, report: Report, text: str) -> None:
+    t3 = form.table("t3")
+    total = t3.columns[-1]
+    start, end = table_lines(form, text, t3)
+    lines = text.split("\n")
+    width = len(t3.columns) + 1
+    for i in range(start, end):
+        cells = lines[i].split("\t")
+        if len(cells) == width and cells[-1].isdigit():
+            lines[i] = "\t".join([*cells[:-1], ""])
+    blank = "\n".join(lines)
+    for damaged in (blank, lose_tabs(blank)):
+        got, findings = read_text(form, damaged)
+        assert got is not None and errors(findings) == []
+        assert got.tables == report.tables
+        assert len(findings) == len(t3.rows) and all(total.label in f.message for f in findings)
+
+
+# ---------------------------------------------------------------------------------------
+# Rules and narrative checks
+
+
+def test_stated_total_that_does_not_add_up_is_an_error_at_its_cell(form: Form, report: Report, text: str) -> None:
+    t3 = form.table("t3")
+    row = t3.rows[0]
+    damaged = edit_row(text, row.label, lambda cells: [*cells[:-1], "9999"])
+    got, findings = read_text(form, damaged)
+    assert got is not None
+    assert got.tables["t3"][row.id]["total"] == report.tables["t3"][row.id]["total"]  # recomputed
+    [finding] = findings
+    assert finding.severity == "error" and finding.found == "9999"
+    assert finding.cell == form.table_cell(t3, row.id, t3.columns[-1].id).a1
+
+
+def test_rule_r1_mismatch_is_reported(form: Form, text: str) -> None:
+    t3 = form.table("t3")
+    row = t3.rows[1]
+    damaged = edit_row(text, row.label, lambda c: [c[0], str(int(c[1]) + 5), *c[2:-1], str(int(c[-1]) + 5)])
+    got, findings = read_text(form, damaged)
+    assert got is not None
+    assert sorted(rules(findings)) == ["R1", "R1"]
+    assert {f.found for f in findings} and all("相差 5" in f.message for f in findings)
+
+
+def test_narrative_numbers_that_contradict_the_tables_quote_the_sentence(form: Form, report: Report,
+                                                                         text: str) -> None:
+    received = report.tables["t3"]["new"]["total"]
+    sentence = f"本年度共收到政府信息公开申请{received - 1}件，结转下年度继续办理3件，发生行政复议1件、行政诉讼2件。"
+    damaged = text.replace(report.fields["overview"]["on_request"], sentence)
+    got, findings = read_text(form, damaged)
+    assert got is not None and got.tables == report.tables
+    assert rules(findings) == ["R8"] * 4
+    assert all(sentence in f.message and f.severity == "warning" for f in findings)
+    assert findings[0].found == str(received - 1) and findings[0].expected == str(received)
+    # Consistent sentences stay quiet.
+    fine = f"本年度共收到政府信息公开申请{received}件。"
+    got, findings = read_text(form, text.replace(report.fields["overview"]["on_request"], fine))
+    assert findings == []
+
+
+def test_fee_stated_twice_differently(form: Form, text: str) -> None:
+    other = form.field_sections[-1]
+    damaged = text.replace("\n\n" + other.title + "\n\n", "\n\n" + other.title + "\n\n本年度收取信息处理费100元。\n")
+    got, findings = read_text(form, damaged)
+    assert got is not None
+    assert rules(findings) == ["R8"]
+    assert "100" in findings[0].message and "150" in findings[0].message
+
+
+def test_fee_only_stated_in_the_text_fills_the_fields(form: Form, report: Report) -> None:
+    copy = report.model_copy(deep=True)
+    other = form.field_sections[-1]
+    fee_fields = [f.id for f in other.fields if f.is_number]
+    copy.fields[other.id] = {"text": "本年度收取信息处理费2件，共计380元。", **dict.fromkeys(fee_fields)}
+    got, findings = read_document_bytes(published(form, copy, "txt"), "a.txt", form)
+    assert got is not None and findings == []
+    assert [got.fields[other.id][f] for f in fee_fields] == [2, Decimal(380)]
+
+
+def test_rule_r7_applies_once_the_roster_gives_the_level(tmp_path: Path, form: Form, report: Report) -> None:
+    copy = report.model_copy(deep=True)
+    copy.tables["t2"]["regulations"]["issued"] = 1
+    path = tmp_path / "年报.docx"
+    path.write_bytes(published(form, copy, "docx"))
+    level = next(v for v in form.spec.rules if v.id == "R7").when.values[2]
+    roster = tmp_path / "名单.csv"
+    roster.write_text(f"code,name,level\nX01,{UNIT},{level}\n", encoding="utf-8")
+    outcome = import_file(path, form, roster=load_roster(roster), year=YEAR)
+    assert outcome.report is not None and rules(outcome.findings) == ["R7"]
+    assert outcome.report.unit.code == "X01" and outcome.report.provenance.source_kind == "document"
+
+
+def test_import_checks_year_and_roster_for_documents(tmp_path: Path, form: Form, report: Report) -> None:
+    path = tmp_path / "年报.html"
+    path.write_bytes(published(form, report, "html"))
+    roster = tmp_path / "名单.csv"
+    roster.write_text("code,name,level\nX02,别的单位,乡镇\n", encoding="utf-8")
+    outcome = import_file(path, form, roster=load_roster(roster), year=YEAR + 1)
+    assert outcome.rejected
+    assert set(rules(errors(outcome.findings))) == {"identity.year", "identity.roster"}
+
+
+def test_check_command_reads_a_published_report(tmp_path: Path, form: Form, report: Report) -> None:
+    path = tmp_path / "年报.txt"
+    path.write_bytes(published(form, report, "txt"))
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "接收" in result.output
+
+
+# ---------------------------------------------------------------------------------------
+# Documents that cannot be read fail with a clear message
+
+
+def test_unreadable_documents_fail_with_a_clear_message(tmp_path: Path, form: Form, report: Report,
+                                                        text: str) -> None:
+    docx_data = published(form, report, "docx")
+    cases = {
+        "乱码.txt": (bytes(range(256)) * 4, "不是可以读取的年报文档"),
+        "空.txt": (b"", "不是可以读取的年报文档"),
+        "截断.docx": (truncated_docx(docx_data), "不是可以读取的年报文档"),
+        "坏.docx": (docx_without_body(docx_data), "Word 文件已损坏"),
+        "无标题.txt": ("\n".join(text.split("\n")[1:]).encode(), "找不到报告标题"),
+        "随便.txt": (f"{UNIT}{YEAR}年政府信息公开工作年度报告\n今天天气很好。\n".encode(), "找不到报告的任何一个部分"),
+    }
+    for name, (data, phrase) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        got, findings = read_document(path, form)
+        assert got is None, name
+        [finding] = findings
+        assert finding.severity == "error" and phrase in finding.message, (name, finding.message)
+    got, findings = read_document(tmp_path / "不存在.txt", form)
+    assert got is None and "无法读取文件" in findings[0].message
+
+
+def test_title_from_the_file_name_when_the_text_has_none(tmp_path: Path, form: Form, text: str) -> None:
+    path = tmp_path / f"{UNIT}{YEAR}年政府信息公开工作年度报告.txt"
+    path.write_text("\n".join(text.split("\n")[1:]), encoding="utf-8")
+    got, findings = read_document(path, form)
+    assert got is not None and (got.unit.name, got.year) == (UNIT, YEAR) and findings == []
+
+
+def test_row_label_beyond_recognition_is_an_error_naming_the_row(form: Form, text: str) -> None:
+    t2 = form.table("t2")
+    row = t2.rows[2]
+    got, findings = read_text(form, replace_label(text, row.label, "其他事项"))
+    assert got is not None
+    missing = [f for f in findings if f.rule == "table.row_missing"]
+    assert len(missing) == 1 and row.label in missing[0].message and missing[0].severity == "error"
+
+
+def test_missing_table_heading_still_finds_the_table(form: Form, report: Report, text: str) -> None:
+    t3 = form.table("t3")
+    got, findings = read_text(form, text.replace(t3.title + "\n", "\n"))
+    assert got is not None and got.tables == report.tables
+    assert rules(findings) == ["document.part"] and t3.title in findings[0].message
+
+
+def test_a_row_with_too_few_numbers_is_an_error(form: Form, text: str) -> None:
+    t3 = form.table("t3")
+    row = t3.rows[4]
+    damaged = lose_tabs(edit_row(text, row.label.split()[-1], lambda cells: cells[:4]))
+    got, findings = read_text(form, damaged)
+    assert got is not None
+    counted = [f for f in findings if f.rule == "table.count"]
+    assert len(counted) == 1 and counted[0].severity == "error" and "3 个" in counted[0].message
+
+
+# ---------------------------------------------------------------------------------------
+# The 2019 trial format
+
+
+def legacy_2019_text(form: Form, report: Report, text: str) -> str:
+    """The report as a 2019-format page: the old table two, and （六） without sub-rows."""
+    legacy = load_legacy_formats(form)[0]
+    old = legacy.tables["t2"]
+    t2 = form.table("t2")
+    rows = {r.id: r.label for r in t2.rows}
+    values = report.tables["t2"]
+    made, published_, total, _procurement, item9, last_year = legacy.markers
+    old_t2 = "\n".join([
+        t2.title, "", "第二十条第（一）项",
+        f"信息内容\t{made}\t{published_}\t{total}",
+        f"{rows['regulations']}\t0\t0\t0",
+        f"{rows['normative_documents'][2:]}\t3\t3\t12",
+        "第二十条第（五）项",
+        f"信息内容\t{last_year}\t本年增/减\t处理决定数量",
+        f"{rows['licensing']}\t12\t+1\t{values['licensing']['decisions']}",
+        f"{old.stop_labels[0]}\t4\t0\t5",
+        "第二十条第（六）项",
+        f"信息内容\t{last_year}\t本年增/减\t处理决定数量",
+        f"{rows['penalty']}\t6\t减2\t{values['penalty']['decisions']}",
+        f"{rows['enforcement']}\t3\t0\t{values['enforcement']['decisions']}",
+        "第二十条第（八）项",
+        f"信息内容\t{last_year}\t本年增/减",
+        f"{rows['fees']}\t2\t0",
+        item9,
+        "信息内容\t采购项目数量\t采购总金额",
+        f"{old.stop_labels[1]}\t4\t120.5",
+        "",
+    ])
+    start, end = table_lines(form, text, t2)
+    lines = text.split("\n")
+    body = "\n".join(lines[:start]) + "\n" + old_t2 + "\n" + "\n".join(lines[end:])
+    t3 = form.table("t3")
+    split = [r for r in t3.rows if r.id.startswith("other_")]
+    joined = legacy.tables["t3"].anchors["other_other"][0]
+    sums = [sum(report.tables["t3"][r.id][c.id] for r in split) for c in t3.columns]
+    out = []
+    for line in body.split("\n"):
+        label = line.split("\t")[0]
+        if any(label.endswith(r.label.split()[-1]) for r in split[:-1]):
+            continue
+        if label.endswith(split[-1].label.split()[-1]):
+            line = "\t".join([joined, *map(str, sums)])
+        out.append(line)
+    return "\n".join(out)
+
+
+def test_2019_trial_format_is_reported_and_read_as_far_as_it_maps(form: Form, report: Report, text: str) -> None:
+    got, findings = read_text(form, legacy_2019_text(form, report, text))
+    assert got is not None and errors(findings) == []
+    assert findings[0].rule == "legacy.format" and "2019" in findings[0].message
+    unmapped = {f.cell for f in findings if f.rule == "legacy.unmapped"}
+    t2, t3 = form.table("t2"), form.table("t3")
+    assert len(unmapped) == 5
+    for table_id in ("t2", "t3"):
+        table = form.table(table_id)
+        for row_id in load_legacy_formats(form)[0].tables[table_id].unmapped:
+            assert all(v == 0 for v in got.tables[table_id][row_id].values()), row_id
+            first = form.row_columns(table, next(r for r in table.rows if r.id == row_id))[0]
+            assert any(form.table_cell(table, row_id, first.id).a1 in cell for cell in unmapped)
+    for row_id in ("licensing", "penalty", "enforcement"):
+        assert got.tables["t2"][row_id] == report.tables["t2"][row_id]
+    assert got.tables["t3"]["results_total"] == report.tables["t3"]["results_total"]
+    assert got.tables["t3"]["other_other"]["total"] == sum(
+        report.tables["t3"][r.id]["total"] for r in t3.rows if r.id.startswith("other_"))
+    assert got.tables["t4"] == report.tables["t4"]
+    assert t2.sheet and not any(f.rule.startswith("R") for f in findings)
+
+
+def test_a_current_report_is_not_taken_for_the_2019_format(form: Form, text: str) -> None:
+    _, findings = read_text(form, text)
+    assert "legacy.format" not in rules(findings)
+
+
+# ---------------------------------------------------------------------------------------
+# Building blocks
+
+
+def test_sniff_by_content(form: Form, report: Report) -> None:
+    assert sniff_document(published(form, report, "docx")) == "docx"
+    assert sniff_document(b"<table><tr><td>1</td></tr></table>") == "html"
+    assert sniff_document("纯文本".encode("gb18030")) == "txt"
+    assert sniff_document(b"PK\x03\x04 not a zip") is None
+    assert sniff_document(bytes(range(256))) is None
+    assert sniff_document(b"  \n") is None
+
+
+def test_normalisation_and_fuzzy_labels() -> None:
+    assert normalize("（二） 部分公开、") == normalize("(二)部分公开，")
+    assert similarity(normalize("行政规范性文件"), normalize("规范性文件")) >= 0.8
+    assert similarity(normalize("（一）予以公开"), normalize("三、本年度办理结果 / (一) 予以公开")) == 1.0
+    assert similarity(normalize("规章"), normalize("行政规范性文件")) < 0.78
+    assert split_numbering("一是主动公开") == (1, "主动公开")
+    assert split_numbering("(3)政府信息管理") == (3, "政府信息管理")
+    assert split_numbering("五 监督保障") == (5, "监督保障")
+    assert split_numbering("2024年") == (None, "2024年")
+
+
+def test_a_second_form_definition_needs_no_code_change(tmp_path: Path, form: Form) -> None:
+    """Relabel rows and titles in a copy of the definition: the reader follows the data."""
+    source = Path(form.source).read_text(encoding="utf-8")
+    renames = {"行政许可": "许可决定", "行政处罚": "处罚决定", "二、主动公开政府信息情况": "二、主动公开信息统计"}
+    for old, new in renames.items():
+        source = source.replace(old, new)
+    path = tmp_path / "other-form.yaml"
+    path.write_text(source, encoding="utf-8")
+    other = parse_form(source, str(path))
+    report = filled_report(other)
+    got, findings = read_document_bytes(published(other, report, "txt"), "a.txt", other)
+    assert got is not None and findings == [] and got.tables == report.tables
