@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation, localcontext
+from functools import lru_cache
 
 from tianbao.cells import Cell, Range, column_index
 from tianbao.formdef import FieldsSection, Form, InputCell, TableSection
@@ -83,9 +84,8 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> Rea
     findings += values.findings + report.findings
     report.findings = []
     findings += outside_findings(form, sheets)
-    stated = _stated_tables(form, report, sheets)
-    findings += stated_total_findings(form, stated, "warning")
     recompute(form, report.tables)
+    findings += stated_total_findings(form, _stated_tables(form, report, sheets), "warning")
     findings += check_report(form, report)
     report.findings = findings
     return ReadResult(report, findings, values.rejected, meta)
@@ -185,6 +185,7 @@ def _same_label(found: str, expected: str) -> bool:
     return " ".join(found.split()) == " ".join(expected.split())
 
 
+@lru_cache(maxsize=8)
 def _label_positions(form: Form) -> list[tuple[str, Cell, str]]:
     """(sheet, cell, text) of every label the definition places."""
     found = []
@@ -544,9 +545,9 @@ def _identity_findings(form: Form, report: Report, meta: dict[str, str], options
 
 
 def _stated_tables(form: Form, report: Report, sheets: dict[str, SheetData]) -> dict[str, dict[str, dict[str, Number]]]:
-    """Table values as received: inputs plus the cached totals (recomputed where absent)."""
+    """Table values as received: inputs plus the cached totals (recomputed where absent);
+    `report.tables` must already be recomputed."""
     stated = {t: {r: dict(cols) for r, cols in rows.items()} for t, rows in report.tables.items()}
-    recompute(form, stated)
     for (table_id, row_id, column_id), computed in form.computed_cells.items():
         data = sheets.get(computed.sheet)
         raw = data.cells.get(computed.cell) if data else None
@@ -566,6 +567,7 @@ def _stated_tables(form: Form, report: Report, sheets: dict[str, SheetData]) -> 
 # Content outside the form
 
 
+@lru_cache(maxsize=8)  # per form, not per workbook: a batch reads hundreds of workbooks
 def _known_positions(form: Form) -> dict[str, set[Cell]]:
     known: dict[str, set[Cell]] = {s.sheet: set() for s in form.sections}
     for section in form.sections:
