@@ -332,6 +332,9 @@ def test_html_has_every_number_label_and_merge(form: Form, tmp_path: Path, kind:
     out = tmp_path / "年报.html"
     result = publish(path, out, intro="依据条例编制本报告。", footer_hash=True)
     assert result.format == "html" and path.read_bytes() == before
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask, "the page must get the mode of a plainly created file"
 
     reader = read_html(out)
     check_html_tables(form, report, reader)
