@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,13 +121,5 @@ def publish(
     trace = Trace(report_path.name, hashlib.sha256(data).hexdigest()) if footer_hash else None
     doc = build_document(definition, report, intro=intro, date=date, trace=trace)
     write_atomic(output, render(doc, chosen, author=report.unit.name))
-    _usual_permissions(output)
     return Published(output, chosen, report, check_report(definition, report))
 
-
-def _usual_permissions(path: Path) -> None:
-    """write_atomic's temp file is private (0600); a document is meant to be shared and
-    uploaded to a web server, so give it the mode a plainly created file would get."""
-    mask = os.umask(0)
-    os.umask(mask)
-    path.chmod(0o666 & ~mask)
