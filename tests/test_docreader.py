@@ -29,6 +29,7 @@ from fixtures_docs import (
 from tianbao.cli import app
 from tianbao.docreader import read_document, read_document_bytes, sniff_document
 from tianbao.docreader.legacy import load_legacy_formats
+from tianbao.docreader.parts import find_title
 from tianbao.docreader.text import chinese_number, normalize, similarity, split_numbering
 from tianbao.formdef import Form, parse_form
 from tianbao.importer import import_file
@@ -497,3 +498,29 @@ def test_a_second_form_definition_needs_no_code_change(tmp_path: Path, form: For
     report = filled_report(other)
     got, findings = read_document_bytes(published(other, report, "txt"), "a.txt", other)
     assert got is not None and findings == [] and got.tables == report.tables
+
+
+def test_title_variants(form: Form) -> None:
+    suffix = form.spec.document_title.split("}")[-1]
+    titles = {
+        f"{UNIT} {YEAR} {suffix}": UNIT,
+        f"附件：{UNIT}二〇二五{suffix}": UNIT,
+        f"{UNIT}{YEAR}{suffix[0]}度{suffix[1:]}": UNIT,
+    }
+    for title, unit in titles.items():
+        found = find_title(form, ["", title, "正文"])
+        assert found is not None and (found.unit_name, found.year) == (unit, YEAR), title
+    assert find_title(form, [f"{YEAR}年工作总结"]) is None
+
+
+def test_a_table_without_numbers_is_one_clear_error(form: Form, report: Report, text: str) -> None:
+    """The table was an image: its heading is there, its rows are not."""
+    t3 = form.table("t3")
+    start, end = table_lines(form, text, t3)
+    lines = text.split("\n")
+    got, findings = read_text(form, "\n".join([*lines[:start + 1], "（见图片）", *lines[end:]]))
+    assert got is not None
+    assert rules(findings) == ["table.missing", "R8"]  # and the text's count no longer matches
+    finding = findings[0]
+    assert finding.severity == "error" and t3.title in finding.message
+    assert got.tables["t2"] == report.tables["t2"] and got.tables["t4"] == report.tables["t4"]

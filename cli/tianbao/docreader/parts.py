@@ -18,6 +18,7 @@ from tianbao.formdef import FieldDef, FieldsSection, Form, TableSection
 PART_SCORE = 0.6  # numbered like the part: the title may be reworded
 PART_SCORE_UNNUMBERED = 0.85
 SUBPART_SCORE = 0.75
+TITLE_SCORE = 0.85
 _HEADING_SLACK = 12  # a heading line is at most this many characters longer than the title
 _COLON = re.compile(r"[：:]")
 _LEADING_PUNCT = "：:，,。.、；; "
@@ -50,12 +51,33 @@ def find_title(form: Form, lines: list[str]) -> Title | None:
     regex = title_regex(form)
     texts = [line for line in lines if line.strip()][:40]
     candidates = [*texts, *(a + b for a, b in itertools.pairwise(texts))]
-    for text in candidates:
-        compact = re.sub(r"\s+", "", chinese_year(clean_line(text)))
+    compacts = [re.sub(r"\s+", "", chinese_year(clean_line(text))) for text in candidates]
+    for text, compact in zip(candidates, compacts, strict=True):
         match = regex.search(compact)
         if match and match.group("unit_name").strip(_LEADING_PUNCT):
-            name = re.sub(r"^(?:附件\d*[：:])", "", match.group("unit_name")).strip(_LEADING_PUNCT)
-            return Title(unit_name=name, year=int(match.group("year")), line=clean_line(text))
+            return Title(_unit(match.group("unit_name")), int(match.group("year")), clean_line(text))
+    for text, compact in zip(candidates, compacts, strict=True):
+        found = _near_title(form, compact)
+        if found:
+            return Title(found[0], found[1], clean_line(text))
+    return None
+
+
+def _unit(text: str) -> str:
+    """The unit name before the year, without a label such as "附件：" in front of it."""
+    return _COLON.split(text)[-1].strip(_LEADING_PUNCT)
+
+
+def _near_title(form: Form, compact: str) -> tuple[str, int] | None:
+    """A title worded slightly differently after the year ("2024年度…" for "2024年…")."""
+    template = re.fullmatch(r"\{unit_name\}\{year\}(.+)", form.spec.document_title)
+    if not template or len(compact) > 2 * len(form.spec.document_title) + 40:
+        return None
+    suffix = normalize(template.group(1))
+    for year in re.finditer(r"(?:19|20)\d\d", compact):
+        unit = _unit(compact[: year.start()])
+        if unit and ratio(normalize(compact[year.end():]), suffix) >= TITLE_SCORE:
+            return unit, int(year.group(0))
     return None
 
 

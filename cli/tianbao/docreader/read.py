@@ -163,9 +163,9 @@ def _read_table(form: Form, table: TableSection, parts: Parts,
                                  sheet=table.sheet))
     result = read_table(form, table, blocks, options or TableOptions())
     if table.id in parts.missing and result.rows_found == 0:
-        return result.values, result.unstated, [
-            _error("document.table", f"文档中找不到“{table.title}”这张表，无法读取其中的数字。", sheet=table.sheet)
-        ]
+        # Without its heading, a table is only trusted when its rows' labels are found.
+        values = read_table(form, table, [], options or TableOptions())
+        return values.values, values.unstated, values.findings
     return result.values, result.unstated, findings + result.findings
 
 

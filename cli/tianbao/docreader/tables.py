@@ -103,20 +103,23 @@ def _field_tokens(text: str) -> list[Token]:
 # How the form names its rows
 
 
-def row_anchors(table: TableSection, row: RowDef) -> list[str]:
-    """The texts that identify a row in a document: the grid text of the row's own label
-    cell (the rightmost label cell starting on the row, left of the value columns) and the
-    row's message label, which joins group and item ("（三）不予公开 1.属于国家秘密")."""
+def own_label(table: TableSection, row: RowDef) -> str | None:
+    """The grid text of the row's own label cell: the rightmost label cell starting on the
+    row, left of the value columns (None when the grid prints no label beside the row)."""
     first_value_col = min(column_index(c.col) for c in table.columns)
     own = []
     for label in table.labels:
         rng = Range.parse(label.range)
         if rng.first.row == row.row - 1 and rng.last.col < first_value_col:
             own.append((rng.first.col, label.text))
-    texts = [max(own)[1]] if own else []
-    if row.label not in texts:
-        texts.append(row.label)
-    return texts
+    return max(own)[1] if own else None
+
+
+def row_anchors(table: TableSection, row: RowDef) -> list[str]:
+    """The texts that identify a row in a document: its own grid label and its message
+    label, which joins group and item ("（三）不予公开 1.属于国家秘密")."""
+    own = own_label(table, row)
+    return [own, row.label] if own and own != row.label else [row.label]
 
 
 @dataclass
@@ -164,7 +167,11 @@ def read_table(
         reader.unmapped(row_id, reason)
     wanted = [a for a in anchors if not a.skip]
     if not any(a.start >= 0 for a in wanted):
-        reader.positional([a.row for a in wanted if a.row is not None], tokens)
+        labelled = any(own_label(table, row) for row in table.rows)
+        if labelled or not any(t.kind is Kind.VALUE for t in tokens):
+            reader.table_missing()
+        else:
+            reader.positional([a.row for a in wanted if a.row is not None], tokens)
         return reader.result(rows_found=0)
     for index, anchor in enumerate(found):
         if anchor.skip or anchor.row is None:
@@ -296,6 +303,12 @@ class _RowReader:
     def _row_total(self, row: RowDef, column: ColumnDef) -> bool:
         cell = self.form.computed_cells.get((self.table.id, row.id, column.id))
         return cell is not None and all(term_row == row.id for term_row, _ in cell.terms)
+
+    def table_missing(self) -> None:
+        self.findings.append(Finding(
+            rule="table.missing", severity="error", sheet=self.table.sheet,
+            message=f"文档中找不到“{self.table.title}”这张表的数字（表格可能是图片，或行名称与格式相差太多），"
+                    "这张表已按 0 处理。"))
 
     def missing(self, row: RowDef) -> None:
         self._add(row, None, "error", "table.row_missing",
