@@ -576,26 +576,26 @@ def status_tables(result: MergeResult, limit: int = 30) -> list[Table]:
 
 
 def key_rows_table(result: MergeResult) -> Table | None:
-    """District totals of the rows the form definition names as key rows."""
+    """District totals of the definition's key rows: one column per key row, one line per
+    table column (narrow enough for a terminal)."""
     form, district = result.form, result.district
     refs = form.spec.summary.key_row_refs()
     if not refs:
         return None
-    table = Table(title=f"{district.unit.name}{district.year}年汇总（主要行）", title_justify="left")
-    table.add_column("行", min_width=16, overflow="fold")
-    columns: list[tuple[str, str]] = []
+    table = Table(title=f"{district.unit.name}{district.year}年汇总数（主要行）", title_justify="left")
+    table.add_column("")
+    lines: list[tuple[str, str, str]] = []  # (table id, column id, label)
     for table_id, row_id in refs:
         section = form.table(table_id)
         row = next(r for r in section.rows if r.id == row_id)
+        table.add_column(row.label, justify="right", overflow="fold")
         for column in form.row_columns(section, row):
-            if (table_id, column.id) not in columns:
-                columns.append((table_id, column.id))
-                table.add_column(column.label, justify="right", overflow="fold")
-    for table_id, row_id in refs:
-        section = form.table(table_id)
-        row = next(r for r in section.rows if r.id == row_id)
-        values = district.tables[table_id][row_id]
-        table.add_row(
-            row.label, *(str(values[c]) if t == table_id and c in values else "" for t, c in columns)
-        )
+            if (table_id, column.id, column.label) not in lines:
+                lines.append((table_id, column.id, column.label))
+    for table_id, column_id, label in lines:
+        cells = []
+        for ref_table, row_id in refs:
+            values = district.tables[ref_table][row_id]
+            cells.append(str(values[column_id]) if ref_table == table_id and column_id in values else "")
+        table.add_row(label, *cells)
     return table
