@@ -146,7 +146,9 @@ def _roster(path: Path | None, definition: Form) -> Roster | None:
 
 @app.command("import")
 def import_command(
-    inputs: Annotated[list[Path], typer.Argument(help="报送的工作簿文件或文件夹（文件夹内的文件全部导入）")],
+    inputs: Annotated[
+        list[Path], typer.Argument(help="报送的工作簿或已发布的年报（.txt/.html/.docx），或文件夹（全部导入）")
+    ],
     outdir: Annotated[
         Path, typer.Option("-o", "--outdir", help="输出文件夹：每个接收的单位一个 JSON，另有 findings.csv/.xlsx")
     ],
@@ -157,7 +159,7 @@ def import_command(
     convert: ConvertOption = False,
     form: FormOption = None,
 ) -> None:
-    """导入报送的工作簿：校验后每个单位输出一个 JSON，问题清单写入 findings.csv 和 findings.xlsx。"""
+    """导入报送的工作簿或已发布的年报：校验后每个单位输出一个 JSON，问题清单写入 findings.csv 和 findings.xlsx。"""
 
     def action() -> int:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -185,14 +187,14 @@ def import_command(
 
 @app.command("check")
 def check_command(
-    files: Annotated[list[Path], typer.Argument(help="要检查的工作簿文件")],
+    files: Annotated[list[Path], typer.Argument(help="要检查的工作簿，或已发布的年报（.txt/.html/.docx）")],
     roster: RosterOption = None,
     year: YearOption = None,
     strict: StrictOption = False,
     convert: ConvertOption = False,
     form: FormOption = None,
 ) -> None:
-    """检查报送的工作簿并列出全部问题（不输出文件）；有错误时退出码为 1。"""
+    """检查报送的工作簿或已发布的年报并列出全部问题（不输出文件）；有错误时退出码为 1。"""
 
     def action() -> int:
         definition = resolve_form(form)
