@@ -139,3 +139,19 @@ def docx_without_body(data: bytes) -> bytes:
                 payload = b"<w:document"
             target.writestr(item, payload)
     return out.getvalue()
+
+
+def sample_with_numbers(form: Form, sample: str, report: Report) -> str:
+    """The real sample's text (its irregular tab layout) with the report's numbers in place of
+    its zeros: the sample prints every table value as "0", in the order of the form."""
+    lines = sample.split("\n")
+    for table in form.tables:
+        values = iter([report.tables[table.id][r][c] for r, c in form.table_value_keys(table)])
+        start = next(i for i, line in enumerate(lines) if line.strip() == table.title)
+        titles = [s.title for s in form.sections if s.in_document]
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].strip() in titles), len(lines))
+        for index in range(start, end):
+            cells = lines[index].split("\t")
+            lines[index] = "\t".join(str(next(values)) if cell.strip() == "0" else cell for cell in cells)
+        assert next(values, None) is None, table.id
+    return "\n".join(lines)

@@ -23,6 +23,7 @@ from fixtures_docs import (
     one_cell_per_line,
     published,
     replace_label,
+    sample_with_numbers,
     table_lines,
     truncated_docx,
 )
@@ -524,3 +525,15 @@ def test_a_table_without_numbers_is_one_clear_error(form: Form, report: Report, 
     finding = findings[0]
     assert finding.severity == "error" and t3.title in finding.message
     assert got.tables["t2"] == report.tables["t2"] and got.tables["t4"] == report.tables["t4"]
+
+
+@pytest.mark.skipif(not SAMPLE.is_file(), reason="shared reference sample not present")
+def test_sample_layout_with_real_numbers(form: Form, report: Report) -> None:
+    """The sample's own irregular label fields, filled with non-zero numbers, also damaged."""
+    text = sample_with_numbers(form, SAMPLE.read_text(encoding="utf-8"), report)
+    for name, variant in {"as published": text, "lost tabs": lose_tabs(text),
+                          "one cell per line": one_cell_per_line(text), "half-width": half_width(text)}.items():
+        got, findings = read_text(form, variant)
+        assert got is not None and got.tables == report.tables, (name, findings)
+        # The sample's text says no applications were received: with numbers that is an R8 warning.
+        assert rules(findings) == ["R8"], (name, findings)
