@@ -187,7 +187,8 @@ def collect_inputs(paths: Iterable[Path], skip_dir: Path | None = None) -> list[
 
 
 def read_submission(path: Path, form: Form, roster: Roster, year: int | None) -> Submission:
-    """A report JSON, or a workbook imported on the fly; never raises for a bad file."""
+    """A report JSON, or a workbook imported on the fly. An unreadable file becomes a listed
+    Submission; only a report of another form or version raises (UserError: stop the merge)."""
     if path.suffix.lower() != ".json":
         return _import_workbook(path, form, roster, year)
     try:

@@ -29,7 +29,7 @@ from tianbao.merge import (
     numeric_fields,
 )
 from tianbao.model import Report
-from tianbao.writer import FormWorkbook, WriteOptions
+from tianbao.writer import BODY_FONT, TITLE_FONT, FormWorkbook, WriteOptions
 
 DETAIL_SHEET = "分单位明细"
 STATUS_SHEET = "报送情况"
@@ -108,7 +108,7 @@ def render_summary(result: MergeResult) -> bytes:
 class _Styles:
     def __init__(self, book: FormWorkbook) -> None:
         add = book.workbook.add_format
-        base = {"font_name": "宋体", "font_size": 11, "valign": "vcenter", "border": 1}
+        base = {"font_name": BODY_FONT, "font_size": 11, "valign": "vcenter", "border": 1}
         self.header = book.formats.header
         self.title = book.formats.title
         self.text = add({**base, "align": "left"})
@@ -122,8 +122,8 @@ class _Styles:
         self.total_decimal = add(
             {**base, "bold": True, "align": "center", "num_format": "0.0000", "bg_color": "#DDEBF7"}
         )
-        self.note = add({"font_name": "宋体", "font_size": 11, "valign": "vcenter"})
-        self.section = add({"font_name": "黑体", "font_size": 13, "valign": "vcenter"})
+        self.note = add({"font_name": BODY_FONT, "font_size": 11, "valign": "vcenter"})
+        self.section = add({"font_name": TITLE_FONT, "font_size": 13, "valign": "vcenter"})
         self.status = {
             STATUS_PASSED: add({**base, "font_color": "#375623", "bg_color": "#E2EFDA"}),
             STATUS_WARNINGS: add({**base, "font_color": "#7F6000", "bg_color": "#FFF2CC"}),
@@ -341,9 +341,9 @@ def _chart_sheet(book: FormWorkbook, result: MergeResult, columns: list[DetailCo
     if count <= MAX_LABELLED_POINTS:
         series["data_labels"] = {"value": True}
     chart.add_series(series)
-    chart.set_title({"name": chart_spec.title, "name_font": {"name": "黑体", "size": 14}})
+    chart.set_title({"name": chart_spec.title, "name_font": {"name": TITLE_FONT, "size": 14}})
     chart.set_legend({"none": True})
-    chart.set_x_axis({"num_font": {"rotation": -45, "name": "宋体"}})
+    chart.set_x_axis({"num_font": {"rotation": -45, "name": BODY_FONT}})
     chart.set_y_axis({"major_gridlines": {"visible": True}, "num_format": "0"})
     sheet = book.workbook.add_chartsheet(CHART_SHEET)
     sheet.set_chart(chart)
