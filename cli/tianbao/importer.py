@@ -89,12 +89,11 @@ def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def workbook_bytes(data: bytes, name: str, convert_other: bool) -> tuple[bytes, list[Finding]]:
+def workbook_bytes(data: bytes, name: str, convert_other: bool, kind: str | None = None) -> tuple[bytes, list[Finding]]:
     """The .xlsx bytes to read from a submitted file, by content; Rejected otherwise.
 
-    The single place that decides what a submitted file is (published documents will get
-    their own branch here)."""
-    kind = sniff(data)
+    Together with `_read` the single place that decides what a submitted file is."""
+    kind = kind or sniff(data)
     if kind == "xlsx":
         return data, []
     if kind in CONVERTIBLE and convert_other:
@@ -159,7 +158,7 @@ def _read(data: bytes, name: str, form: Form, options: ReadOptions, convert_othe
     kind = sniff(data)
     if kind in DOCUMENT_KINDS and sniff_document(data):
         return _read_document(data, name, form, options, kind), []
-    xlsx, notes = workbook_bytes(data, name, convert_other)
+    xlsx, notes = workbook_bytes(data, name, convert_other, kind)
     return read_workbook(XlsxPackage(xlsx, limits), form, options), notes
 
 

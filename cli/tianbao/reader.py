@@ -19,7 +19,7 @@ from tianbao.formdef import FieldsSection, Form, InputCell, TableSection
 from tianbao.model import FieldValue, Finding, Number, Report, Unit, empty_report
 from tianbao.roster import Roster
 from tianbao.rules import check_report, computed_formula, recompute, stated_total_findings
-from tianbao.writer import MAX_AMOUNT, MAX_COUNT, META_SHEET
+from tianbao.writer import IDENTITY_KEYS, MAX_AMOUNT, MAX_COUNT, META_SHEET
 from tianbao.xlsx import RawCell, SheetData, SheetInfo, WorkbookInfo, XlsxPackage
 
 # The sheet `tianbao annotate` puts first; a corrected return may still carry it.
@@ -113,9 +113,10 @@ def read_identity(package: XlsxPackage, book: WorkbookInfo) -> tuple[dict[str, s
     for name, text in book.defined_names.items():
         if name.startswith("tianbao_"):
             meta.setdefault(name.removeprefix("tianbao_"), _name_constant(text))
-    for name, text in package.custom_properties().items():
-        if name.startswith("tianbao_"):
-            meta.setdefault(name.removeprefix("tianbao_"), text)
+    if not all(key in meta for key in IDENTITY_KEYS):
+        for name, text in package.custom_properties().items():
+            if name.startswith("tianbao_"):
+                meta.setdefault(name.removeprefix("tianbao_"), text)
     return meta, findings
 
 
