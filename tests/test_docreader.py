@@ -537,3 +537,15 @@ def test_sample_layout_with_real_numbers(form: Form, report: Report) -> None:
         assert got is not None and got.tables == report.tables, (name, findings)
         # The sample's text says no applications were received: with numbers that is an R8 warning.
         assert rules(findings) == ["R8"], (name, findings)
+
+
+def test_html_article_inside_a_layout_table_with_implied_end_tags(form: Form, report: Report) -> None:
+    """Older CMS pages: the whole article sits in a layout table, cells and rows left unclosed."""
+    html = published(form, report, "html").decode("utf-8")
+    body = html[html.index("<body"):html.index("</body>")]
+    body = re.sub(r"</t[dh]>|</tr>", "", body)
+    page = ("<html><head><title>政务公开</title></head><body><TABLE width=100%><tr><td>导航</td></tr>"
+            f"<tr><td>{body}</td></tr><tr><td>版权所有</td></tr></TABLE></body></html>")
+    got, findings = read_document_bytes(page.encode("utf-8"), "page.html", form)
+    assert got is not None and findings == [], findings
+    assert got.tables == report.tables and got.fields == report.fields

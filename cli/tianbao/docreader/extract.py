@@ -96,110 +96,124 @@ def _text_blocks(text: str) -> list[Block]:
 
 # ---------------------------------------------------------------------------------------
 # HTML
+#
+# Pages are parsed into a small element tree first, because government sites often lay out
+# the whole article inside a table: a table that holds another table is layout, and only a
+# table without tables inside is data.
 
 
 _BLOCK_TAGS = {
     "p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "section", "article", "header",
-    "footer", "title", "blockquote", "pre", "hr", "ul", "ol", "dd", "dt",
+    "footer", "blockquote", "pre", "hr", "ul", "ol", "dd", "dt", "tr", "td", "th", "caption", "table",
 }
-_SKIPPED = {"script", "style", "head", "noscript", "template"}
+_SKIPPED = {"script", "style", "head", "title", "noscript", "template"}
+_VOID = {"br", "hr", "img", "meta", "link", "input", "col", "area", "base", "wbr", "source", "param"}
+# Opening one of these closes an open element of the same group (HTML's implied end tags).
+_CLOSED_BY = {"td": {"td", "th"}, "th": {"td", "th"}, "tr": {"tr"}, "p": {"p"}, "li": {"li"}}
 
 
 @dataclass
-class _Cell:
-    text: list[str] = field(default_factory=list)
-    rowspan: int = 1
-    colspan: int = 1
+class _Node:
+    tag: str
+    attrs: dict[str, str | None] = field(default_factory=dict)
+    children: list[_Node | str] = field(default_factory=list)
 
 
-class _HtmlBlocks(HTMLParser):
-    """Paragraphs from block elements; tables rebuilt from rowspan/colspan."""
-
+class _TreeBuilder(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.blocks: list[Block] = []
-        self._line: list[str] = []
-        self._skip = 0
-        self._tables: list[list[list[_Cell]]] = []  # nested tables: the innermost is read as text
-        self._cell: _Cell | None = None
-        self._row: list[_Cell] | None = None
-        self._caption: list[str] | None = None
+        self.root = _Node("root")
+        self.stack = [self.root]
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED:
-            self._skip += 1
-        elif tag == "table":
-            self._flush()
-            self._tables.append([])
-        elif tag == "tr" and self._tables:
-            self._row = []
-            self._tables[-1].append(self._row)
-        elif tag == "caption" and self._tables:
-            self._caption = []
-        elif tag in ("td", "th") and self._tables:
-            if self._row is None:
-                self._row = []
-                self._tables[-1].append(self._row)
-            values = dict(attrs)
-            self._cell = _Cell(rowspan=_span(values.get("rowspan")), colspan=_span(values.get("colspan")))
-            self._row.append(self._cell)
-        elif tag in _BLOCK_TAGS:
-            self._newline()
+        closes = _CLOSED_BY.get(tag, set())
+        for index in range(len(self.stack) - 1, 0, -1):
+            open_tag = self.stack[index].tag
+            if open_tag == "table":
+                break
+            if open_tag in closes:
+                del self.stack[index:]
+                break
+        node = _Node(tag, dict(attrs))
+        self.stack[-1].children.append(node)
+        if tag not in _VOID:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.stack[-1].children.append(_Node(tag, dict(attrs)))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED:
-            self._skip = max(0, self._skip - 1)
-        elif tag == "table" and self._tables:
-            rows = self._tables.pop()
-            self._cell = None
-            self._row = None
-            if not self._tables:
-                self.blocks.append(_grid(rows))
-            elif self._tables[-1] and self._tables[-1][-1]:
-                # A table inside a cell is layout, not data: its text joins the outer cell.
-                self._row = self._tables[-1][-1]
-                self._cell = self._row[-1]
-                self._cell.text.append(" ".join("".join(c.text) for r in rows for c in r))
-        elif tag == "caption" and self._caption is not None:
-            # A table's caption is its title (the part heading of a table part).
-            self.blocks.append(Paragraph(re.sub(r"\s+", " ", "".join(self._caption)).strip()))
-            self._caption = None
-        elif tag in ("td", "th"):
-            self._cell = None
-        elif tag == "tr":
-            self._row = None
-        elif tag in _BLOCK_TAGS:
-            self._newline()
+        for index in range(len(self.stack) - 1, 0, -1):
+            if self.stack[index].tag == tag:
+                del self.stack[index:]
+                return
 
     def handle_data(self, data: str) -> None:
-        if self._skip:
-            return
-        if self._caption is not None:
-            self._caption.append(data)
-        elif self._cell is not None:
-            self._cell.text.append(data)
-        elif not self._tables:
-            self._line.append(data)
+        self.stack[-1].children.append(data)
 
-    def _newline(self) -> None:
-        if self._cell is not None:
-            self._cell.text.append(" ")
-        else:
-            self._flush()
 
-    def _flush(self) -> None:
-        text = re.sub(r"[ \t\r\n]+", " ", "".join(self._line))
+def _has_table(node: _Node) -> bool:
+    return any(isinstance(c, _Node) and (c.tag == "table" or _has_table(c)) for c in node.children)
+
+
+def _text(node: _Node) -> str:
+    parts: list[str] = []
+    for child in node.children:
+        if isinstance(child, str):
+            parts.append(child)
+        elif child.tag not in _SKIPPED:
+            parts.append(" " if child.tag in _BLOCK_TAGS else "")
+            parts.append(_text(child))
+    return "".join(parts)
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+        self.line: list[str] = []
+
+    def flush(self) -> None:
+        text = re.sub(r"[ \t\r\n]+", " ", "".join(self.line))
         if text.strip():
             self.blocks.append(Paragraph(text))
-        self._line = []
+        self.line = []
 
-    def close(self) -> None:
-        super().close()
-        while self._tables:
-            rows = self._tables.pop()
-            if not self._tables:
-                self.blocks.append(_grid(rows))
-        self._flush()
+    def walk(self, node: _Node) -> None:
+        for child in node.children:
+            if isinstance(child, str):
+                self.line.append(child)
+                continue
+            if child.tag in _SKIPPED:
+                continue
+            if child.tag == "table" and not _has_table(child):
+                self.flush()
+                self.data_table(child)
+                continue
+            block = child.tag in _BLOCK_TAGS
+            if block:
+                self.flush()
+            self.walk(child)
+            if block:
+                self.flush()
+
+    def data_table(self, table: _Node) -> None:
+        rows: list[list[_Node]] = []
+
+        def collect(node: _Node) -> None:
+            for child in node.children:
+                if not isinstance(child, _Node):
+                    continue
+                if child.tag == "caption":
+                    # A table's caption is its title (the heading of a table part).
+                    self.line.append(_text(child))
+                    self.flush()
+                elif child.tag == "tr":
+                    rows.append([c for c in child.children if isinstance(c, _Node) and c.tag in ("td", "th")])
+                else:
+                    collect(child)
+
+        collect(table)
+        self.blocks.append(_grid(rows))
 
 
 def _span(value: str | None) -> int:
@@ -209,7 +223,7 @@ def _span(value: str | None) -> int:
         return 1
 
 
-def _grid(rows: list[list[_Cell]]) -> Grid:
+def _grid(rows: list[list[_Node]]) -> Grid:
     """Place cells on the layout grid, skipping positions taken by earlier rowspans."""
     taken: set[tuple[int, int]] = set()
     placed: dict[tuple[int, int], str] = {}
@@ -219,22 +233,25 @@ def _grid(rows: list[list[_Cell]]) -> Grid:
         for cell in row:
             while (r, c) in taken:
                 c += 1
-            text = re.sub(r"\s+", " ", "".join(cell.text)).strip()
-            placed[(r, c)] = text
-            for dr in range(cell.rowspan):
-                for dc in range(cell.colspan):
+            placed[(r, c)] = re.sub(r"\s+", " ", _text(cell)).strip()
+            rowspan, colspan = _span(cell.attrs.get("rowspan")), _span(cell.attrs.get("colspan"))
+            for dr in range(rowspan):
+                for dc in range(colspan):
                     taken.add((r + dr, c + dc))
-            c += cell.colspan
+            c += colspan
             width = max(width, c)
     height = max([r + 1 for r, _ in taken], default=0)
     return Grid([[placed.get((r, c)) for c in range(width)] for r in range(height)])
 
 
 def _html_blocks(text: str) -> list[Block]:
-    parser = _HtmlBlocks()
-    parser.feed(text)
-    parser.close()
-    return parser.blocks
+    builder = _TreeBuilder()
+    builder.feed(text)
+    builder.close()
+    walker = _Walker()
+    walker.walk(builder.root)
+    walker.flush()
+    return walker.blocks
 
 
 # ---------------------------------------------------------------------------------------

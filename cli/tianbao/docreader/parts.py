@@ -205,10 +205,13 @@ _DATE_LINE = re.compile(rf"^(?:\d{{4}}|[〇零○一二三四五六七八九]{{4
 
 
 def strip_signature(lines: list[str], unit_name: str) -> list[str]:
-    """Drop the closing signature (unit name, date) that follows the last part."""
+    """Drop the closing signature (unit name, date) after the last part, and whatever a web
+    page prints below it (footer, copyright): a line that is only a date ends the report."""
     lines = list(lines)
+    dates = [i for i, line in enumerate(lines) if _DATE_LINE.match(line.strip())]
+    if dates:
+        del lines[dates[-1]:]
     name = normalize(unit_name)
     while lines and (normalize(lines[-1]) == name or _DATE_LINE.match(lines[-1].strip())):
         lines.pop()
     return lines
-
