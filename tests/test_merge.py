@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from tianbao.cli import app
 from tianbao.errors import UserError
 from tianbao.formdef import Form
+from tianbao.importer import FINDINGS_XLSX
 from tianbao.merge import (
     DISTRICT_JSON,
     STATUS_DUPLICATE,
@@ -458,6 +459,7 @@ def test_workbooks_are_imported_on_the_fly_beside_json(form: Form, district: dic
         book = render_workbook(form, reports[code].model_copy(deep=True), WriteOptions(locked=identity_locks(form)))
         (district["inbox"] / f"{code}.xlsx").write_bytes(book)
     (district["inbox"] / "not_a_workbook.xlsx").write_bytes(b"%PDF-1.4 not a workbook")
+    (district["inbox"] / FINDINGS_XLSX).write_bytes(b"written by tianbao import: not a report")
 
     result = run_merge(form, district, tmp_path)
     assert statuses(result) == {

@@ -27,6 +27,7 @@ from rich.table import Table
 from tianbao import __version__
 from tianbao.errors import UserError
 from tianbao.formdef import Form
+from tianbao.importer import FINDINGS_XLSX, import_file
 from tianbao.model import (
     Finding,
     Provenance,
@@ -164,7 +165,8 @@ def collect_inputs(paths: Iterable[Path], skip_dir: Path | None = None) -> list[
     """The files given, plus the .json/.xlsx files directly inside the folders given; each once.
 
     The district.json and summary.xlsx of `skip_dir` (the output folder) are left out, so a
-    rerun into the input folder never merges its own output.
+    rerun into the input folder never merges its own output; so is the findings workbook that
+    `tianbao import` writes beside its report JSON.
     """
     skip = {(skip_dir / name).resolve() for name in (DISTRICT_JSON, SUMMARY_XLSX)} if skip_dir else set()
     found: dict[Path, Path] = {}
@@ -172,7 +174,8 @@ def collect_inputs(paths: Iterable[Path], skip_dir: Path | None = None) -> list[
         if path.is_dir():
             candidates = sorted(
                 p for p in path.iterdir()
-                if p.suffix.lower() in (".json", ".xlsx") and not p.name.startswith(("~$", ".")) and p.is_file()
+                if p.suffix.lower() in (".json", ".xlsx") and not p.name.startswith(("~$", "."))
+                and p.name != FINDINGS_XLSX and p.is_file()
             )
         elif path.is_file():
             candidates = [path]
@@ -206,8 +209,6 @@ def read_submission(path: Path, form: Form, roster: Roster, year: int | None) ->
 
 
 def _import_workbook(path: Path, form: Form, roster: Roster, year: int | None) -> Submission:
-    from tianbao.importer import import_file  # only workbook inputs need the reader
-
     outcome = import_file(path, form, roster=roster, year=year)
     if outcome.report is None:
         errors = [f.message for f in outcome.findings if f.is_error]
