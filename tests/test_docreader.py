@@ -544,8 +544,9 @@ def test_html_article_inside_a_layout_table_with_implied_end_tags(form: Form, re
     html = published(form, report, "html").decode("utf-8")
     body = html[html.index("<body"):html.index("</body>")]
     body = re.sub(r"</t[dh]>|</tr>", "", body)
-    page = ("<html><head><title>政务公开</title></head><body><TABLE width=100%><tr><td>导航</td></tr>"
+    older = form.spec.document_title.format(unit_name=UNIT, year=YEAR - 1)  # a link to last year's report
+    page = (f"<html><head><title>政务公开</title></head><body><TABLE width=100%><tr><td><a>{older}</a></td></tr>"
             f"<tr><td>{body}</td></tr><tr><td>版权所有</td></tr></TABLE></body></html>")
     got, findings = read_document_bytes(page.encode("utf-8"), "page.html", form)
     assert got is not None and findings == [], findings
-    assert got.tables == report.tables and got.fields == report.fields
+    assert got.year == YEAR and got.tables == report.tables and got.fields == report.fields

@@ -19,6 +19,7 @@ PART_SCORE = 0.6  # numbered like the part: the title may be reworded
 PART_SCORE_UNNUMBERED = 0.85
 SUBPART_SCORE = 0.75
 TITLE_SCORE = 0.85
+_TITLE_LENGTH = 100  # longer lines are sentences that mention the title
 _HEADING_SLACK = 12  # a heading line is at most this many characters longer than the title
 _COLON = re.compile(r"[：:]")
 _LEADING_PUNCT = "：:，,。.、；; "
@@ -47,16 +48,19 @@ def title_regex(form: Form) -> re.Pattern[str]:
 
 
 def find_title(form: Form, lines: list[str]) -> Title | None:
-    """The first line (or two consecutive lines) that reads as the form's document title."""
+    """The last line (or two consecutive lines) that reads as the form's document title.
+
+    Callers pass the lines before the first part: on a web page the title comes right
+    before the body, after navigation that may link to other years' reports."""
     regex = title_regex(form)
-    texts = [line for line in lines if line.strip()][:40]
-    candidates = [*texts, *(a + b for a, b in itertools.pairwise(texts))]
+    texts = [line for line in lines if line.strip() and len(line.strip()) <= _TITLE_LENGTH]
+    candidates = [pair for a, b in itertools.pairwise(texts) for pair in (a, a + b)] + texts[-1:]
     compacts = [re.sub(r"\s+", "", chinese_year(clean_line(text))) for text in candidates]
-    for text, compact in zip(candidates, compacts, strict=True):
+    for text, compact in reversed(list(zip(candidates, compacts, strict=True))):
         match = regex.search(compact)
-        if match and match.group("unit_name").strip(_LEADING_PUNCT):
+        if match and _unit(match.group("unit_name")):
             return Title(_unit(match.group("unit_name")), int(match.group("year")), clean_line(text))
-    for text, compact in zip(candidates, compacts, strict=True):
+    for text, compact in reversed(list(zip(candidates, compacts, strict=True))):
         found = _near_title(form, compact)
         if found:
             return Title(found[0], found[1], clean_line(text))

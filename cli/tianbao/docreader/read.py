@@ -71,12 +71,13 @@ def read_document_bytes(data: bytes, name: str, form: Form) -> tuple[Report | No
 
 def _read_blocks(form: Form, blocks: list[Block], name: str) -> tuple[Report | None, list[Finding]]:
     lines = [b.text for b in blocks if isinstance(b, Paragraph)]
-    title = find_title(form, lines) or find_title(form, [Path(name).stem])
+    parts = split_parts(form, blocks)
+    before = [b.text for b in parts.preamble if isinstance(b, Paragraph)]
+    title = find_title(form, before) or find_title(form, lines) or find_title(form, [Path(name).stem])
     if title is None:
         example = form.spec.document_title.format(unit_name="××局", year=2024)
         return None, [_error("document.title", f"{name} 中找不到报告标题（例如“{example}”），"
                              "无法确定单位名称和年度。请确认这是一份政府信息公开工作年度报告。")]
-    parts = split_parts(form, blocks)
     sections = document_sections(form)
     if len(parts.missing) == len(sections):
         return None, [_error("document.parts", f"{name} 中找不到报告的任何一个部分（例如“{sections[0].title}”），"
