@@ -206,9 +206,11 @@ def test_include_invalid_sums_the_failing_unit_but_still_lists_it(form: Form, di
 
 
 def test_outputs_round_trip_and_neutralise_text(form: Form, district: dict, tmp_path: Path) -> None:
+    inputs = {p: p.read_bytes() for p in district["inbox"].iterdir()}
     result = run_merge(form, district, tmp_path)
     outdir = tmp_path / "out"
     write_outputs(result, outdir)
+    assert {p: p.read_bytes() for p in district["inbox"].iterdir()} == inputs  # inputs untouched
     back = load_report(outdir / DISTRICT_JSON, form)
     assert back.kind == "district"
     assert district_values(form, back) == district_values(form, result.district)
@@ -444,6 +446,11 @@ def test_previous_year_links_are_checked_per_unit_and_for_the_district(
     mismatch = run_merge(form, district, tmp_path, previous=path)
     assert [f.rule for f in mismatch.district.findings] == [link.rule]
     assert mismatch.district.findings[0].expected != mismatch.district.findings[0].found
+    # Last year must be last year.
+    last_district.year = YEAR - 2
+    path.write_text(last_district.to_json(), encoding="utf-8")
+    with pytest.raises(UserError, match=f"{YEAR - 1} 年"):
+        run_merge(form, district, tmp_path, previous=path)
 
 
 # ---------------------------------------------------------------------------------------
