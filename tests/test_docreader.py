@@ -550,3 +550,23 @@ def test_html_article_inside_a_layout_table_with_implied_end_tags(form: Form, re
     got, findings = read_document_bytes(page.encode("utf-8"), "page.html", form)
     assert got is not None and findings == [], findings
     assert got.year == YEAR and got.tables == report.tables and got.fields == report.fields
+
+
+def test_part_one_without_subheadings_keeps_all_text_in_the_first(form: Form, report: Report, text: str) -> None:
+    overview = form.field_sections[1]
+    for field in overview.fields:
+        text = text.replace(field.label + "\n", "")
+    got, findings = read_text(form, text)
+    assert got is not None and got.tables == report.tables
+    assert rules(findings) == ["document.subparts"] and findings[0].severity == "warning"
+    first = got.fields[overview.id][overview.fields[0].id]
+    assert all(report.fields[overview.id][f.id] in first for f in overview.fields)
+
+
+def test_text_before_the_first_subheading_is_kept(form: Form, report: Report, text: str) -> None:
+    overview = form.field_sections[1]
+    intro = "本机关认真贯彻落实《条例》。"
+    got, findings = read_text(form, text.replace(overview.title + "\n", overview.title + "\n" + intro + "\n", 1))
+    assert got is not None and findings == []
+    first = overview.fields[0].id
+    assert got.fields[overview.id][first] == intro + "\n" + report.fields[overview.id][first]
