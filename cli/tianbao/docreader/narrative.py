@@ -1,10 +1,10 @@
 """Numbers in the narrative parts: generated sentences read back, stated numbers checked.
 
 Two kinds of knowledge come from the form. `document_sentences` are the sentences the
-publisher writes for structured fields (the 信息处理费 sentence): a document that contains
-one gives those fields back exactly. `narrative_checks` are sentence patterns such as
-"共收到政府信息公开申请N件"; each number they find is compared with the tables (rule R8),
-and a field no generated sentence stated takes the first value its text gives.
+publisher writes for structured fields (such as the processing fee): a document that contains
+one gives those fields back exactly. `narrative_checks` are sentence patterns ("received N
+applications"); each number they find is compared with the tables (rule R8), and a field no
+generated sentence stated takes the first value its text gives.
 """
 
 from __future__ import annotations

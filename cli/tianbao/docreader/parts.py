@@ -33,7 +33,7 @@ class Title:
 
 
 def title_regex(form: Form) -> re.Pattern[str]:
-    """The form's document title ("{unit_name}{year}年…报告") as a regex over compacted text."""
+    """The form's `document_title` ({unit_name}, {year} and literal text) as a regex over compacted text."""
     pattern = ""
     for piece in re.split(r"(\{\w+\})", form.spec.document_title):
         if piece == "{unit_name}":

@@ -25,8 +25,6 @@ from tianbao.model import Finding, Number, Provenance, Report, Unit, empty_repor
 from tianbao.roster import Roster
 from tianbao.rules import check_report, recompute, stated_total_findings
 
-KIND_NAMES = {"txt": "文本", "html": "网页", "docx": "Word"}
-
 
 def _error(rule: str, message: str, **where: str | None) -> Finding:
     return Finding(rule=rule, severity="error", message=message, **where)

@@ -117,7 +117,7 @@ def own_label(table: TableSection, row: RowDef) -> str | None:
 
 def row_anchors(table: TableSection, row: RowDef) -> list[str]:
     """The texts that identify a row in a document: its own grid label and its message
-    label, which joins group and item ("（三）不予公开 1.属于国家秘密")."""
+    label, which joins the group label and the item label."""
     own = own_label(table, row)
     return [own, row.label] if own and own != row.label else [row.label]
 

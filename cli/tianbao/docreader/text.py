@@ -93,7 +93,7 @@ def numeral_value(numeral: str) -> int | None:
 
 
 def split_numbering(text: str) -> tuple[int | None, str]:
-    """("一、总体情况") -> (1, "总体情况"); text without numbering -> (None, text)."""
+    """("三、Title") -> (3, "Title"); text without numbering -> (None, text)."""
     match = NUMBERING.match(text)
     if not match:
         return None, text.strip()
