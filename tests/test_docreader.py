@@ -570,3 +570,13 @@ def test_text_before_the_first_subheading_is_kept(form: Form, report: Report, te
     assert got is not None and findings == []
     first = overview.fields[0].id
     assert got.fields[overview.id][first] == intro + "\n" + report.fields[overview.id][first]
+
+
+def test_amount_written_with_its_unit_and_thousands_separator(form: Form, report: Report, text: str) -> None:
+    t2 = form.table("t2")
+    fees = next(r for r in t2.rows if form.row_columns(t2, r)[0].type == "decimal")
+    column = form.row_columns(t2, fees)[0]
+    damaged = edit_row(text, fees.label, lambda cells: [cells[0], f"1,234.5{column.unit}"])
+    got, findings = read_text(form, damaged)
+    assert got is not None and findings == []
+    assert got.tables["t2"][fees.id][column.id] == Decimal("1234.5")

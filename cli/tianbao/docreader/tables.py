@@ -32,6 +32,13 @@ _MARKDOWN_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*
 _FIELD_SPLIT = re.compile(r"\t|\||｜")
 
 
+def _without_unit(word: str, units: tuple[str, ...]) -> str:
+    for unit in units:
+        if word.endswith(unit) and _NUMBER.match(word[: -len(unit)]):
+            return word[: -len(unit)]
+    return word
+
+
 def _is_value(word: str) -> bool:
     return bool(_NUMBER.match(word) or _PLACEHOLDER.match(word))
 
@@ -53,15 +60,17 @@ class Token:
         return self.kind in (Kind.VALUE, Kind.BLANK)
 
 
-def tokenize(blocks: list[Block]) -> list[Token]:
-    """Paragraph lines and grid rows -> TEXT / VALUE / BLANK tokens, BREAK after each line."""
+def tokenize(blocks: list[Block], units: tuple[str, ...] = ()) -> list[Token]:
+    """Paragraph lines and grid rows -> TEXT / VALUE / BLANK tokens, BREAK after each line.
+
+    A number written with one of the table's `units` ("12.5万元") counts as the number."""
     tokens: list[Token] = []
     for block in blocks:
         if isinstance(block, Grid):
             for row in block.rows:
                 for cell in row:
                     if cell is not None:
-                        tokens.extend(_field_tokens(cell))
+                        tokens.extend(_field_tokens(cell, units))
                 tokens.append(Token(Kind.BREAK))
             continue
         line = block.text
@@ -71,13 +80,13 @@ def tokenize(blocks: list[Block]) -> list[Token]:
             else:
                 fields = [f for f in re.split(r"[ \u3000\xa0]{2,}", line.strip()) if f]
             for text in fields:
-                tokens.extend(_field_tokens(text))
+                tokens.extend(_field_tokens(text, units))
         tokens.append(Token(Kind.BREAK))
     return tokens
 
 
-def _field_tokens(text: str) -> list[Token]:
-    words = unicodedata.normalize("NFKC", text).split()
+def _field_tokens(text: str, units: tuple[str, ...]) -> list[Token]:
+    words = [_without_unit(w, units) for w in unicodedata.normalize("NFKC", text).split()]
     if not words:
         return [Token(Kind.BLANK)]
     tokens: list[Token] = []
@@ -153,7 +162,8 @@ def read_table(
     form: Form, table: TableSection, blocks: list[Block], options: TableOptions | None = None
 ) -> TableResult:
     options = options or TableOptions()
-    tokens = tokenize(blocks)
+    units = tuple(sorted({unicodedata.normalize("NFKC", c.unit) for c in table.columns if c.unit}, key=len))
+    tokens = tokenize(blocks, units[::-1])
     anchors = [
         _Anchor(row, [normalize(t) for t in [*row_anchors(table, row), *options.anchors.get(row.id, [])]],
                 skip=row.id in options.unmapped)
