@@ -32,10 +32,11 @@ from tianbao.docreader import read_document, read_document_bytes, sniff_document
 from tianbao.docreader.legacy import load_legacy_formats
 from tianbao.docreader.parts import find_title
 from tianbao.docreader.text import chinese_number, normalize, similarity, split_numbering
-from tianbao.formdef import Form, parse_form
+from tianbao.formdef import Form, load_form, parse_form
 from tianbao.importer import import_file
-from tianbao.model import Report
+from tianbao.model import Report, Unit, empty_report
 from tianbao.roster import load_roster
+from tianbao.rules import recompute
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sample-report-2024.txt"
 FORMATS = ("txt", "md", "html", "docx")
@@ -580,3 +581,21 @@ def test_amount_written_with_its_unit_and_thousands_separator(form: Form, report
     got, findings = read_text(form, damaged)
     assert got is not None and findings == []
     assert got.tables["t2"][fees.id][column.id] == Decimal("1234.5")
+
+
+def test_the_mini_form_of_the_second_form_tests_round_trips(form: Form) -> None:
+    """tests/forms/mini.yaml: other titles, numbering (甲、乙), an unnumbered sub-heading."""
+    mini = load_form(Path(__file__).parent / "forms" / "mini.yaml")
+    report = empty_report(mini, Unit(name=UNIT), YEAR)
+    table = mini.tables[0]
+    for cell in mini.input_cells:
+        if cell.section == table.id:  # later rows smaller: the form's "<=" rule holds
+            row_index = [r.id for r in table.rows].index(cell.key[0])
+            report.tables[table.id][cell.key[0]][cell.key[1]] = 9 - 4 * row_index
+    recompute(mini, report.tables)
+    notes = mini.field_sections[1]
+    report.fields[notes.id][notes.fields[0].id] = "全年工作正常。"
+    for fmt in FORMATS:
+        got, findings = read_document_bytes(published(mini, report, fmt), f"a.{fmt}", mini)
+        assert got is not None and findings == [], fmt
+        assert got.tables == report.tables and got.fields == report.fields, fmt

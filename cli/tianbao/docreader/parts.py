@@ -191,9 +191,11 @@ def split_subparts(fields: list[FieldDef], lines: list[str]) -> tuple[dict[str, 
 def _subheading(line: str, bodies: list[str], start: int) -> tuple[int, str] | None:
     """(field index, inline content) when the line opens one of the remaining sub-parts."""
     number, rest = split_numbering(line)
-    if number is None:
-        return None
     text = normalize(rest)
+    if number is None:
+        # Unnumbered, a line is a sub-heading only when it is nothing but the label.
+        found = [i for i in range(start, len(bodies)) if bodies[i] and ratio(text, bodies[i]) >= PART_SCORE_UNNUMBERED]
+        return (found[0], "") if found else None
     for index in range(start, len(bodies)):
         body = bodies[index]
         if not body or similarity(body, text[: len(body) + 2]) < SUBPART_SCORE:
