@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -172,11 +173,14 @@ def collect_inputs(paths: Iterable[Path], skip_dir: Path | None = None) -> list[
     found: dict[Path, Path] = {}
     for path in paths:
         if path.is_dir():
-            candidates = sorted(
-                p for p in path.iterdir()
-                if p.suffix.lower() in (".json", ".xlsx") and not p.name.startswith(("~$", "."))
-                and p.name != FINDINGS_XLSX and p.is_file()
-            )
+            # scandir: ten thousand files are listed without a stat call each.
+            with os.scandir(path.absolute()) as listing:
+                names = sorted(
+                    entry.name for entry in listing
+                    if entry.name.lower().endswith((".json", ".xlsx")) and not entry.name.startswith(("~$", "."))
+                    and entry.name != FINDINGS_XLSX and entry.is_file()
+                )
+            candidates = [path / name for name in names]
         elif path.is_file():
             candidates = [path]
         else:
