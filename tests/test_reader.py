@@ -180,6 +180,18 @@ def test_formula_referring_to_another_file_is_rejected(
     assert "[1]Sheet1" in (finding.found or "")
 
 
+def test_external_links_and_strict_open_xml(tmp_path: Path, form: Form, good: bytes) -> None:
+    workbook = zipfile.ZipFile(io.BytesIO(good)).read("xl/workbook.xml")
+    linked = workbook.replace(b"<definedNames>", b'<externalReferences><externalReference r:id="rId99"/>'
+                                                 b"</externalReferences><definedNames>")
+    finding = only(run(tmp_path, form, replace_member(good, "xl/workbook.xml", linked)), "tamper.external_link")
+    assert finding.severity == "warning" and finding.found == "1"
+    strict = workbook.replace(b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                              b"http://purl.oclc.org/ooxml/spreadsheetml/main")
+    outcome = run(tmp_path, form, replace_member(good, "xl/workbook.xml", strict))
+    assert outcome.report is None and "Strict Open XML" in only(outcome, "file.unreadable").message
+
+
 def test_formula_inside_the_workbook_is_a_warning(
     tmp_path: Path, form: Form, good: bytes, count_cell: InputCell
 ) -> None:

@@ -214,14 +214,20 @@ def collect_inputs(paths: Iterable[Path], outdir: Path | None = None) -> list[Pa
 
 
 _WORKER: dict[str, Form] = {}
+Imported = tuple[ImportOutcome, str | None]  # an outcome and, when accepted, its report JSON
 
 
-def _worker_import(source: str, paths: list[Path], options: dict[str, object]) -> list[ImportOutcome]:
-    """One chunk of files in a pool process (the form is loaded once per process)."""
+def _import_one(path: Path, form: Form, options: dict[str, object]) -> Imported:
+    outcome = import_file(path, form, **options)  # type: ignore[arg-type]
+    return outcome, (outcome.report.to_json() if outcome.report is not None and not outcome.rejected else None)
+
+
+def _worker_import(source: str, paths: list[Path], options: dict[str, object]) -> list[Imported]:
+    """One chunk of files in a pool process; the JSON is rendered there too, in parallel."""
     form = _WORKER.get(source)
     if form is None:
         form = _WORKER[source] = resolve_form(source)
-    return [import_file(path, form, **options) for path in paths]  # type: ignore[arg-type]
+    return [_import_one(path, form, options) for path in paths]
 
 
 def import_batch(
@@ -231,8 +237,9 @@ def import_batch(
 ) -> BatchResult:
     """Import every file; write one JSON per accepted report plus findings.csv/.xlsx."""
     options = {"roster": roster, "year": year, "strict": strict, "convert": convert}
-    outcomes: dict[Path, ImportOutcome] = {}
+    imported: dict[Path, Imported] = {}
     if jobs > 1 and len(paths) > 1:
+        _WORKER[form.source] = form  # forked workers inherit the loaded form
         # Chunks keep the per-task overhead small while the progress bar still moves.
         size = max(1, min(16, len(paths) // (jobs * 4)))
         chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
@@ -243,35 +250,32 @@ def import_batch(
                     done = future.result()
                 except Exception as exc:  # a crashed worker still leaves its files listed
                     failed = error("file.unreadable", f"文件无法读取（{type(exc).__name__}）。")
-                    done = [ImportOutcome(path, None, [failed], "") for path in futures[future]]
-                for outcome in done:
-                    outcomes[outcome.source] = outcome
+                    done = [(ImportOutcome(path, None, [failed], ""), None) for path in futures[future]]
+                for item in done:
+                    imported[item[0].source] = item
                     if on_done:
-                        on_done(outcome)
+                        on_done(item[0])
     else:
         for path in paths:
-            outcomes[path] = import_file(path, form, **options)  # type: ignore[arg-type]
+            imported[path] = _import_one(path, form, options)
             if on_done:
-                on_done(outcomes[path])
-    result = BatchResult([outcomes[p] for p in paths])
+                on_done(imported[path][0])
+    result = BatchResult([imported[p][0] for p in paths])
     _reject_duplicates(result.outcomes)
     outdir.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
+    jobs_to_write = []
     for outcome in result.accepted:
         assert outcome.report is not None
-        result.written[outcome.source] = outdir / _unique(report_filename(outcome.report, outcome.source), used)
+        target = outdir / _unique(report_filename(outcome.report, outcome.source), used)
+        result.written[outcome.source] = target
+        jobs_to_write.append((target, imported[outcome.source][1] or outcome.report.to_json()))
     # write_atomic fsyncs each file; threads let those waits overlap.
     with ThreadPoolExecutor(max_workers=8) as writers:
-        list(writers.map(_write_report, [(o, result.written[o.source]) for o in result.accepted]))
+        list(writers.map(lambda job: write_atomic(*job), jobs_to_write))
     write_atomic(outdir / FINDINGS_CSV, findings_csv(result))
     write_atomic(outdir / FINDINGS_XLSX, findings_xlsx(result))
     return result
-
-
-def _write_report(job: tuple[ImportOutcome, Path]) -> None:
-    outcome, target = job
-    assert outcome.report is not None
-    write_atomic(target, outcome.report.to_json())
 
 
 def _reject_duplicates(outcomes: list[ImportOutcome]) -> None:

@@ -75,6 +75,10 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> Rea
             "该工作簿由另一份表单定义文件生成（表单编号和版本相同，但定义内容不同）；已按当前定义核对标签和公式。",
             expected=form.fingerprint[:12], found=meta["fingerprint"][:12],
         ))
+    if book.external_links:
+        findings.append(warning("tamper.external_link", f"工作簿中有 {book.external_links} 个指向其他文件的外部链接；"
+                                "导入只读取本文件中填写的数值，请删除外部链接后再报送。",
+                                found=str(book.external_links)))
     sheets, sheet_findings = _load_sheets(package, book, form)
     findings += sheet_findings
     findings += label_findings(form, sheets)

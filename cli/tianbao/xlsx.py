@@ -215,6 +215,10 @@ class XlsxPackage:
 
     def _read_workbook(self) -> WorkbookInfo:
         root = self._xml("xl/workbook.xml")
+        if root.tag != _M + "workbook":
+            # "Strict Open XML" and other dialects use other namespaces for every element.
+            raise XlsxError("工作簿不是常规的 Excel 工作簿格式（可能保存成了“Strict Open XML”格式）。"
+                            "请“另存为”Excel 工作簿（*.xlsx）后再报送")
         targets = self._relationships("xl/_rels/workbook.xml.rels", "xl")
         sheets = []
         for element in root.iter(_M + "sheet"):
