@@ -217,6 +217,7 @@ def test_outputs_round_trip_and_neutralise_text(form: Form, district: dict, tmp_
     assert back.sources == result.district.sources
 
     frame = pd.read_parquet(outdir / VALUES_PARQUET)
+    assert list(frame.columns) == ["unit_code", "unit_name", "scope", "year", "table", "row", "column", "value"]
     keys = value_keys(form)
     assert len(frame) == len(keys) * 4  # three summed units and the total
     totals = frame[frame["scope"] == "total"]

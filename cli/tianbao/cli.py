@@ -292,6 +292,8 @@ def merge_command(
         totals = key_rows_table(result)
         if totals is not None:
             console.print(totals)
+        if result.previous_checked:
+            console.print("已按上年度报告核对“上年结转”（不一致的单位已列为校验未通过）", highlight=False)
         problems = result.district.findings
         if problems:
             console.print(f"[yellow]汇总数据有 {len(problems)} 项校验提示，见 {written[0].name} 的 findings[/yellow]")

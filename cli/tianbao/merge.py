@@ -62,7 +62,6 @@ DISTRICT_JSON = "district.json"
 SUMMARY_XLSX = "summary.xlsx"
 VALUES_CSV = "values.csv"
 VALUES_PARQUET = "values.parquet"
-VALUE_COLUMNS = ["unit_code", "unit_name", "scope", "year", "table", "row", "column", "value"]
 # Leading characters that make a spreadsheet treat a CSV cell as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
