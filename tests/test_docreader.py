@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -599,3 +601,23 @@ def test_the_mini_form_of_the_second_form_tests_round_trips(form: Form) -> None:
         got, findings = read_document_bytes(published(mini, report, fmt), f"a.{fmt}", mini)
         assert got is not None and findings == [], fmt
         assert got.tables == report.tables and got.fields == report.fields, fmt
+
+
+def _soffice_convert(soffice: str, sources: list[Path], target: str, outdir: Path) -> None:
+    profile = outdir / "profile"
+    command = [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+               "--convert-to", target, "--outdir", str(outdir), *map(str, sources)]
+    subprocess.run(command, capture_output=True, timeout=180, check=False, env={**os.environ, "HOME": str(profile)})
+
+
+@pytest.mark.libreoffice
+def test_documents_saved_again_by_libreoffice(tmp_path: Path, form: Form, report: Report, soffice: str) -> None:
+    """A page opened and saved as Word, a Word file saved as plain text (tables one cell per line)."""
+    (tmp_path / "page.html").write_bytes(published(form, report, "html"))
+    (tmp_path / "word.docx").write_bytes(published(form, report, "docx"))
+    _soffice_convert(soffice, [tmp_path / "page.html"], "docx:MS Word 2007 XML", tmp_path / "docx")
+    _soffice_convert(soffice, [tmp_path / "word.docx"], "txt:Text (encoded):UTF8", tmp_path / "txt")
+    for path in (tmp_path / "docx" / "page.docx", tmp_path / "txt" / "word.txt"):
+        got, findings = read_document(path, form)
+        assert got is not None and findings == [], (path.name, findings)
+        assert got.tables == report.tables and got.fields == report.fields, path.name
