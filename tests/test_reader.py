@@ -407,6 +407,17 @@ def test_zip_bomb_is_refused_before_decompressing(tmp_path: Path, form: Form, go
     assert "压缩炸弹" in only(outcome, "file.unreadable").message
 
 
+def test_an_archive_declaring_too_many_members_is_refused_before_listing_them(
+    tmp_path: Path, form: Form, good: bytes
+) -> None:
+    end = good.rfind(b"PK\x05\x06")
+    forged = good[: end + 8] + (60_000).to_bytes(2, "little") * 2 + good[end + 12 :]
+    outcome = run(tmp_path, form, forged)
+    assert outcome.report is None and "部件数量" in only(outcome, "file.unreadable").message
+    with pytest.raises(XlsxError, match="60000"):
+        XlsxPackage(forged)
+
+
 def test_a_member_that_lies_about_its_size_is_refused(good: bytes) -> None:
     package = XlsxPackage(good, Limits(max_member_bytes=1000))
     with pytest.raises(XlsxError, match="压缩炸弹"):

@@ -62,8 +62,8 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def sniff(data: bytes) -> str:
-    """What a file is, by content: xlsx, ods, docx, zip, encrypted, xls, doc, ole2, pdf,
-    empty, truncated, html, text or unknown."""
+    """What a file is, by content: xlsx, ods, odt, docx, pptx, zip, oversized, encrypted, xls,
+    doc, ole2, pdf, empty, truncated, html, text or unknown."""
     if not data.strip():
         return "empty"
     if data.startswith(b"PK"):
@@ -82,7 +82,21 @@ def sniff(data: bytes) -> str:
         return "unknown"
 
 
+def declared_members(data: bytes) -> int | None:
+    """The member count a zip's end record declares (None when there is no end record).
+
+    Read before zipfile builds an object per member, so a hostile archive declaring millions
+    of members is refused cheaply. ZIP64 archives declare 0xFFFF here and count as too many."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if end < 0 or end + 22 > len(data):
+        return None
+    return int.from_bytes(data[end + 10 : end + 12], "little")
+
+
 def _sniff_zip(data: bytes) -> str:
+    members = declared_members(data)
+    if members is not None and members > DEFAULT_LIMITS.max_members:
+        return "oversized"
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
@@ -165,6 +179,9 @@ class XlsxPackage:
         self.limits = limits
         if len(data) > limits.max_file_bytes:
             raise XlsxError(f"文件过大（{len(data) // (1024 * 1024)} MB），不像是一份填报工作簿")
+        members = declared_members(data)
+        if members is not None and members > limits.max_members:
+            raise XlsxError(f"文件包含 {members} 个部件，超出正常工作簿的范围，已拒绝读取")
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
