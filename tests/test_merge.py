@@ -41,7 +41,7 @@ from tianbao.merge import (
     numeric_fields,
     write_outputs,
 )
-from tianbao.model import Provenance, Report, Unit, empty_report, load_report
+from tianbao.model import Finding, Provenance, Report, Unit, empty_report, load_report
 from tianbao.rules import _evaluate, check_report, expand_rule, recompute
 from tianbao.summary import DETAIL_SHEET, FIRST_DATA_ROW, STATUS_SHEET, TEXTS_SHEET, detail_columns
 
@@ -192,6 +192,20 @@ def test_sums_only_valid_units_and_names_every_status(form: Form, district: dict
     assert sources[("U1", STATUS_PASSED)].summed and len(sources[("U1", STATUS_PASSED)].sha256 or "") == 64
     assert not sources[("U4", STATUS_INVALID)].summed
     assert sources[("U5", STATUS_MISSING)].source_file is None
+
+
+def test_rules_are_rerun_but_reader_findings_are_kept(form: Form, district: dict, tmp_path: Path) -> None:
+    """A stale rule verdict stored in a JSON does not count; how the workbook was filled does."""
+    stale = district["reports"]["U1"].model_copy(deep=True)
+    stale.findings = [Finding(rule=form.spec.rules[0].id, severity="error", message="旧的校验结果")]
+    save(stale, district["inbox"])
+    flagged = district["reports"]["U2"].model_copy(deep=True)
+    flagged.findings = [Finding(rule="value.text", severity="error", message="件数单元格填了文字")]
+    save(flagged, district["inbox"])
+    result = run_merge(form, district, tmp_path)
+    assert statuses(result)[("U1", "U1.json")] == STATUS_PASSED
+    assert statuses(result)[("U2", "U2.json")] == STATUS_INVALID
+    assert next(e for e in result.entries if e.code == "U2").note == "件数单元格填了文字"
 
 
 def test_include_invalid_sums_the_failing_unit_but_still_lists_it(form: Form, district: dict, tmp_path: Path) -> None:

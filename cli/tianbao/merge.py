@@ -262,7 +262,7 @@ def settle_year(submissions: list[Submission], year: int | None) -> int:
 
 @dataclass
 class Previous:
-    """Last year's reports: per unit (from a folder) and/or the merged total (from a file)."""
+    """Last year's reports: per unit (from a folder), or the merged total (from a file)."""
 
     units: dict[str, Report]
     total: Report | None
@@ -450,11 +450,14 @@ def merge(
     submissions = [read_submission(p, form, roster, options.year) for p in collect_inputs(inputs, outdir)]
     year = settle_year(submissions, options.year)
     previous = load_previous(form, options.previous, year) if options.previous else None
+    rule_ids = {rule.id for rule in form.spec.rules}
     for sub in submissions:
         if sub.report is None:
             continue
-        # Never trust stored totals or verdicts: recompute and re-run the rules.
+        # Never trust stored totals or verdicts: recompute and re-run the rules. Findings the
+        # rules cannot reproduce from the values (how the workbook was filled) are kept.
         recompute(form, sub.report.tables)
+        sub.findings = [f for f in sub.findings if f.rule not in rule_ids]
         sub.add_findings(check_report(form, sub.report))
         before = previous.find(sub.report.unit.code, sub.report.unit.name) if previous else None
         if before is not None:
@@ -464,7 +467,7 @@ def merge(
     district.findings = check_report(form, district)
     if previous is not None:
         before_total = previous.total or sum_reports(
-            form, [r for u in expected if (r := previous.units.get(u.code)) is not None], unit, year - 1
+            form, [r for u in expected if (r := previous.find(u.code, u.name)) is not None], unit, year - 1
         )
         district.findings += year_link_findings(form, before_total, district)
     district.provenance = Provenance(
