@@ -29,7 +29,6 @@ _LEADING_PUNCT = "：:，,。.、；; "
 class Title:
     unit_name: str
     year: int
-    line: str
 
 
 def title_regex(form: Form) -> re.Pattern[str]:
@@ -56,14 +55,14 @@ def find_title(form: Form, lines: list[str]) -> Title | None:
     texts = [line for line in lines if line.strip() and len(line.strip()) <= _TITLE_LENGTH]
     candidates = [pair for a, b in itertools.pairwise(texts) for pair in (a, a + b)] + texts[-1:]
     compacts = [re.sub(r"\s+", "", chinese_year(clean_line(text))) for text in candidates]
-    for text, compact in reversed(list(zip(candidates, compacts, strict=True))):
+    for compact in reversed(compacts):
         match = regex.search(compact)
         if match and _unit(match.group("unit_name")):
-            return Title(_unit(match.group("unit_name")), int(match.group("year")), clean_line(text))
-    for text, compact in reversed(list(zip(candidates, compacts, strict=True))):
+            return Title(_unit(match.group("unit_name")), int(match.group("year")))
+    for compact in reversed(compacts):
         found = _near_title(form, compact)
         if found:
-            return Title(found[0], found[1], clean_line(text))
+            return Title(found[0], found[1])
     return None
 
 
