@@ -18,11 +18,12 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from tianbao.cli import app
 from tianbao.errors import UserError
-from tianbao.formdef import Form
+from tianbao.formdef import Form, parse_form
 from tianbao.importer import FINDINGS_XLSX
 from tianbao.merge import (
     DISTRICT_JSON,
@@ -37,6 +38,7 @@ from tianbao.merge import (
     VALUES_PARQUET,
     MergeOptions,
     MergeResult,
+    key_rows_table,
     merge,
     numeric_fields,
     write_outputs,
@@ -498,3 +500,22 @@ def test_workbooks_are_imported_on_the_fly_beside_json(form: Form, district: dic
     workbook_entry = next(e for e in result.entries if e.code == "U2")
     assert workbook_entry.submission.sha256 == hashlib.sha256((district["inbox"] / "U2.xlsx").read_bytes()).hexdigest()
     assert workbook_entry.submission.imported_at
+
+
+def test_a_form_without_summary_hints_merges_without_chart(form: Form, tmp_path: Path) -> None:
+    """Nothing in the merge depends on the optional `summary` key of the definition."""
+    raw = yaml.safe_load(Path(form.source).read_text(encoding="utf-8"))
+    raw.pop("summary")
+    bare = parse_form(yaml.safe_dump(raw, allow_unicode=True), "bare.yaml")
+    inbox = tmp_path / "inbox"
+    units = [("U1", "甲局", ""), ("U2", "乙局", "")]
+    for seed, (code, name, _) in enumerate(units):
+        save(make_unit(bare, code, name, seed), inbox)
+    roster = write_roster(tmp_path / "roster.csv", units, unit_level(bare))
+    result = merge(bare, [inbox], roster, MergeOptions(unit_name="某某区"), tmp_path / "out")
+    write_outputs(result, tmp_path / "out")
+    book = openpyxl.load_workbook(tmp_path / "out" / SUMMARY_XLSX)
+    assert DETAIL_SHEET in book.sheetnames
+    with zipfile.ZipFile(tmp_path / "out" / SUMMARY_XLSX) as package:
+        assert not any("chart" in name for name in package.namelist())
+    assert key_rows_table(result) is None
