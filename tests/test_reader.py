@@ -341,16 +341,29 @@ def test_another_unit_against_the_roster(tmp_path: Path, form: Form, good: bytes
 
 
 def test_another_form_version(tmp_path: Path, form: Form, good: bytes) -> None:
-    def old(book: openpyxl.Workbook) -> None:
-        sheet = book[META_SHEET]
-        for row in sheet.iter_rows():
-            if row[0].value == "form_version":
-                row[1].value = "2019.1"
-
-    outcome = run(tmp_path, form, edited(good, old))
+    outcome = run(tmp_path, form, edited(good, lambda book: _set_meta(book, "form_version", "2019.1")))
     assert outcome.report is None and outcome.rejected
     finding = only(outcome, "identity.version")
     assert finding.found == "2019.1" and "2021.1" in finding.message
+
+
+def _set_meta(book: openpyxl.Workbook, key: str, value: str) -> None:
+    for row in book[META_SHEET].iter_rows():
+        if row[0].value == key:
+            row[1].value = value
+
+
+def test_another_fingerprint_is_a_warning_only_when_labels_match(tmp_path: Path, form: Form, good: bytes) -> None:
+    outcome = run(tmp_path, form, edited(good, lambda book: _set_meta(book, "fingerprint", "0" * 64)))
+    assert not outcome.rejected
+    assert only(outcome, "identity.fingerprint").severity == "warning"
+
+    def also_relabel(book: openpyxl.Workbook) -> None:
+        _set_meta(book, "fingerprint", "0" * 64)
+        book["表四"]["A4"] = "改过的标签"
+
+    outcome = run(tmp_path, form, edited(good, also_relabel))
+    assert [f.rule for f in outcome.findings] == ["tamper.label"]
 
 
 def test_identity_survives_without_the_hidden_sheet(tmp_path: Path, form: Form, good: bytes) -> None:

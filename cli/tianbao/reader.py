@@ -69,24 +69,23 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> Rea
     stop = _identity_stop(form, meta)
     if stop is not None:
         return ReadResult(None, [*findings, stop], meta=meta)
-    if meta.get("fingerprint") and meta["fingerprint"] != form.fingerprint:
-        findings.append(warning(
-            "identity.fingerprint",
-            "该工作簿由另一份表单定义文件生成（表单编号和版本相同，但定义内容不同）；已按当前定义核对标签和公式。",
-            expected=form.fingerprint[:12], found=meta["fingerprint"][:12],
-        ))
     if book.external_links:
         findings.append(warning("tamper.external_link", f"工作簿中有 {book.external_links} 个指向其他文件的外部链接；"
                                 "导入只读取本文件中填写的数值，请删除外部链接后再报送。",
                                 found=str(book.external_links)))
-    sheets, sheet_findings = _load_sheets(package, book, form)
-    findings += sheet_findings
-    findings += label_findings(form, sheets)
-    findings += formula_findings(form, sheets)
+    sheets, structure = _load_sheets(package, book, form)
+    structure += label_findings(form, sheets) + formula_findings(form, sheets)
+    if not structure and meta.get("fingerprint") and meta["fingerprint"] != form.fingerprint:
+        # Same id and version, same labels and formulas: an edited copy of the definition.
+        findings.append(warning(
+            "identity.fingerprint",
+            "该工作簿由另一份表单定义文件生成（表单编号和版本相同，但定义内容不同）；标签和公式与当前定义一致，已照常导入。",
+            expected=form.fingerprint[:12], found=meta["fingerprint"][:12],
+        ))
+    findings += structure
     values = _Values(form, sheets, options.strict, book.date1904)
-    report = _build_report(form, values, meta, options)
-    findings += values.findings + report.findings
-    report.findings = []
+    report = _build_report(form, values)
+    findings += values.findings + _identity_findings(form, report, meta, options)
     findings += outside_findings(form, sheets)
     recompute(form, report.tables)
     findings += stated_total_findings(form, _stated_tables(form, report, sheets), "warning")
@@ -488,8 +487,8 @@ def _normalise_number_text(text: str, changes: list[str]) -> Decimal | None:
 # The report
 
 
-def _build_report(form: Form, values: _Values, meta: dict[str, str], options: ReadOptions) -> Report:
-    """Report from the parsed values; identity problems go to report.findings."""
+def _build_report(form: Form, values: _Values) -> Report:
+    """The report from the parsed input values (identity fields go to unit and year)."""
     section = form.identity_section.id
     roles = form.identity_fields
     identity = {role: values.get(section, (field_id,)) for role, field_id in roles.items()}
@@ -506,7 +505,6 @@ def _build_report(form: Form, values: _Values, meta: dict[str, str], options: Re
                 report.tables[cell.section][cell.key[0]][cell.key[1]] = value  # type: ignore[assignment]
         elif not (cell.section == section and cell.key[0] in identity_ids):
             report.fields[cell.section][cell.key[0]] = value
-    report.findings = _identity_findings(form, report, meta, options)
     return report
 
 
