@@ -173,12 +173,15 @@ def collect_inputs(paths: Iterable[Path], skip_dir: Path | None = None) -> list[
     for path in paths:
         if path.is_dir():
             # scandir: ten thousand files are listed without a stat call each.
-            with os.scandir(path.absolute()) as listing:
-                names = sorted(
-                    entry.name for entry in listing
-                    if entry.name.lower().endswith((".json", ".xlsx")) and not entry.name.startswith(("~$", "."))
-                    and entry.name != FINDINGS_XLSX and entry.is_file()
-                )
+            try:
+                with os.scandir(path.absolute()) as listing:
+                    names = sorted(
+                        entry.name for entry in listing
+                        if entry.name.lower().endswith((".json", ".xlsx")) and not entry.name.startswith(("~$", "."))
+                        and entry.name != FINDINGS_XLSX and entry.is_file()
+                    )
+            except OSError as exc:
+                raise UserError(f"无法读取文件夹 {path}（{exc.strerror}）") from exc
             candidates = [path / name for name in names]
         elif path.is_file():
             candidates = [path]
@@ -538,22 +541,29 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def _write(path: Path, payload: bytes | str) -> Path:
+    try:
+        write_atomic(path, payload)
+    except OSError as exc:
+        raise UserError(f"无法写入 {path}（{exc.strerror}）") from exc
+    return path
+
+
 def write_values(result: MergeResult, outdir: Path) -> list[Path]:
     """values.csv and values.parquet: the long-format table for analysts."""
     frame = values_frame(result)
-    paths = [outdir / VALUES_CSV, outdir / VALUES_PARQUET]
-    write_atomic(paths[0], _csv_bytes(frame))
-    write_atomic(paths[1], _parquet_bytes(frame))
-    return paths
+    return [_write(outdir / VALUES_CSV, _csv_bytes(frame)), _write(outdir / VALUES_PARQUET, _parquet_bytes(frame))]
 
 
 def write_outputs(result: MergeResult, outdir: Path) -> list[Path]:
     """district.json, summary.xlsx, values.csv and values.parquet, each written atomically."""
     from tianbao.summary import render_summary  # imported here: summary imports this module
 
-    write_atomic(outdir / DISTRICT_JSON, result.district.to_json())
-    write_atomic(outdir / SUMMARY_XLSX, render_summary(result))
-    return [outdir / DISTRICT_JSON, outdir / SUMMARY_XLSX, *write_values(result, outdir)]
+    return [
+        _write(outdir / DISTRICT_JSON, result.district.to_json()),
+        _write(outdir / SUMMARY_XLSX, render_summary(result)),
+        *write_values(result, outdir),
+    ]
 
 
 # ---------------------------------------------------------------------------------------
