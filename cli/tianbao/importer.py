@@ -462,8 +462,9 @@ def _write_listing(book: FormWorkbook, sheet: Worksheet, source: str, findings: 
     sheet.set_column(2, 2, 18)
     sheet.set_column(3, 3, 90, fmt.note)
     sheet.set_column(4, 5, 16)
-    sheet.write_string(0, 0, f"{source}：{errors} 个错误、{len(findings) - errors} 个提示。请按下表逐项修改，"
-                             "点击“位置”可跳到对应单元格；修改后在本工作簿中保存并重新报送。", fmt.title)
+    sheet.merge_range(0, 0, 0, 5, f"{source}：{errors} 个错误、{len(findings) - errors} 个提示。请按下表逐项修改，"
+                      "点击“位置”可跳到对应单元格；修改后在本工作簿中保存并重新报送。", fmt.note)
+    sheet.set_row(0, 36)
     sheet.write_row(2, 0, ["序号", "类别", "位置", "说明", "应为", "实为"], fmt.header)
     for index, finding in enumerate(sorted(findings, key=lambda f: not f.is_error), start=1):
         row = index + 2
