@@ -172,7 +172,8 @@ def _detail_sheet(book: FormWorkbook, styles: _Styles, result: MergeResult, colu
     sheet.set_column(0, 0, 14)
     sheet.set_column(1, 1, 28)
     sheet.set_column(2, 2, 11)
-    sheet.set_column(lead, lead + len(columns) - 1, 11)
+    if columns:
+        sheet.set_column(lead, lead + len(columns) - 1, 11)
     sheet.merge_range(0, 0, 1, lead - 1, "单位", styles.header)
     for col, text in enumerate(("单位代码", "单位名称", "状态")):
         sheet.write_string(2, col, text, styles.header)
