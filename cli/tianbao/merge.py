@@ -572,13 +572,12 @@ def write_outputs(result: MergeResult, outdir: Path) -> list[Path]:
 
 def status_tables(result: MergeResult, limit: int = 30) -> list[Table]:
     """Counts per status, then the lines that need attention (all but 已通过/有警告)."""
-    counts = Table(title="报送情况", title_justify="left")
+    counts = Table(title=f"报送情况（计入汇总 {len(result.summed)} 个单位）", title_justify="left")
     counts.add_column("状态")
     counts.add_column("数量", justify="right")
     for status in STATUS_ORDER:
         if number := result.count(status):
             counts.add_row(status, str(number))
-    counts.caption = f"计入汇总 {len(result.summed)} 个单位"
     attention = [e for e in result.entries if e.status not in (STATUS_PASSED, STATUS_WARNINGS)]
     if not attention:
         return [counts]
