@@ -572,7 +572,8 @@ def write_outputs(result: MergeResult, outdir: Path) -> list[Path]:
 
 def status_tables(result: MergeResult, limit: int = 30) -> list[Table]:
     """Counts per status, then the lines that need attention (all but 已通过/有警告)."""
-    counts = Table(title=f"报送情况（计入汇总 {len(result.summed)} 个单位）", title_justify="left")
+    title = f"报送情况（计入汇总 {len(result.summed)} 个单位）"
+    counts = Table(title=title, title_justify="left", min_width=len(title) * 2)  # CJK: two cells a character
     counts.add_column("状态")
     counts.add_column("数量", justify="right")
     for status in STATUS_ORDER:
