@@ -242,7 +242,9 @@ def _finding(form: Form, report: Report, instance: RuleInstance, left: Number, r
         message=instance.rule.message.format(**placeholders),
         sheet=sheet,
         cell=located or None,
-        expected=f"{instance.op.replace('==', '=')} {right}",
+        # A bare number for equalities; "≤ n" / "≥ n" otherwise. Never a leading "=", which
+        # spreadsheets would take for a formula.
+        expected=str(right) if instance.op == "==" else f"{'≤' if instance.op == '<=' else '≥'} {right}",
         found=str(left),
     )
 
