@@ -354,7 +354,7 @@ def test_cli_merge_prints_status_and_exits_by_outcome(form: Form, district: dict
     runner = CliRunner()
     args = ["merge", str(district["inbox"]), "--roster", str(district["roster"]), "-o", str(tmp_path / "out"),
             "--unit-name", "某某区"]
-    done = runner.invoke(app, args)
+    done = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert done.exit_code == 0, done.output
     printed = done.output.replace("\n", "")  # rich wraps long paths at the console width
     for text in (STATUS_INVALID, STATUS_MISSING, "U4", "U5", "X9", "broken.json", DISTRICT_JSON):
