@@ -444,6 +444,33 @@ def test_sniff_by_content(good: bytes) -> None:
     assert sniff(b"%PDF-1.7\n") == "pdf"
 
 
+HAND_WRITTEN_SHEET = (
+    b"<?xml version='1.0' encoding='utf-8'?>\r\n"
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheetData>'
+    b'<row r="1"><c r="A1" t="str"><f>"a&amp;b"&amp;CHAR(13)</f><v>a&amp;b&#13;\r\nx&#x4E00;</v></c>'
+    b"<c r='B1' s='2' t='s'><v>0</v></c><c r=\"C1\"/><c r=\"D1\"><v/></c>"
+    b'<c r="E1"><f t="shared" ref="E1:E3" si="0">SUM(A1:D1)</f><v>3</v></c></row>'
+    b'<row r="2"><c r="E2"><f t="shared" si="0"/><v>4</v></c><c r="F2" t="b"><v>1</v></c>'
+    b'<c r="G2" t="inlineStr"><is><r><t>A</t></r><r><t xml:space="preserve"> B_x0041_</t></r>'
+    b'<rPh sb="0" eb="1"><t>x</t></rPh></is></c></row>'
+    b'</sheetData><mergeCells count="1"><mergeCell ref="A5:C5"/></mergeCells></worksheet>'
+)
+
+
+def test_sheet_cells_as_stored(good: bytes) -> None:
+    package = XlsxPackage(replace_member(good, "xl/worksheets/sheet1.xml", HAND_WRITTEN_SHEET))
+    sheet = package.sheet(package.workbook().sheets[0])
+    cells = {cell.a1: raw for cell, raw in sheet.cells.items()}
+    assert cells["A1"].value == "a&b\r\nx一" and cells["A1"].formula == '"a&b"&CHAR(13)'
+    assert cells["B1"].kind == "s" and cells["B1"].value == package.shared_strings()[0]
+    assert "C1" not in cells and cells["D1"].is_empty
+    assert (cells["E2"].formula, cells["E2"].value) == ("SUM(A2:D2)", "4")
+    assert (cells["F2"].kind, cells["F2"].value) == ("b", "1")
+    assert cells["G2"].value == "A BA"
+    assert sheet.merges == ["A5:C5"]
+
+
 def test_shared_formula_is_shifted_from_its_master() -> None:
     assert shift_formula("SUM(D6:I6)", 2, 0) == "SUM(D8:I8)"
     assert shift_formula("$A$1+B2", 1, 1) == "$A$1+C3"
