@@ -30,7 +30,6 @@ PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 CUSTOM_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
 _M = "{" + MAIN_NS + "}"
 _C = _M + "c"
-_MERGE = _M + "mergeCell"
 
 
 @dataclass(frozen=True)
@@ -169,7 +168,6 @@ class WorkbookInfo:
 @dataclass
 class SheetData:
     cells: dict[Cell, RawCell] = field(default_factory=dict)
-    merges: list[str] = field(default_factory=list)
 
 
 class XlsxPackage:
@@ -286,7 +284,7 @@ class XlsxPackage:
         return found
 
     def sheet(self, info: SheetInfo) -> SheetData:
-        """Cells and merged ranges of one sheet (streamed: sheets can be large)."""
+        """The non-empty cells of one sheet (streamed when the sheet is large)."""
         if info.path is None:
             raise XlsxError(f"工作表“{info.name}”的内容缺失，文件可能已损坏")
         payload = self.read(info.path)
@@ -295,18 +293,14 @@ class XlsxPackage:
         shared_formulas: dict[str, tuple[Cell, str]] = {}
         try:
             for element in _sheet_elements(payload):
-                tag = element.tag
-                if tag == _C:
-                    # Styled empty cells (<c r="B1" s="3"/>) are most of a form sheet: skip early.
-                    ref = element.get("r")
-                    if ref is None or (len(element) == 0 and element.get("t") != "inlineStr"):
-                        continue
-                    cell = Cell.parse(ref)
-                    data.cells[cell] = _raw_cell(element, cell, strings, shared_formulas)
-                    if len(data.cells) > self.limits.max_cells_per_sheet:
-                        raise XlsxError(f"工作表“{info.name}”的单元格数量异常，已拒绝读取")
-                elif tag == _MERGE:
-                    data.merges.append(element.get("ref", ""))
+                # Styled empty cells (<c r="B1" s="3"/>) are most of a form sheet: skip early.
+                ref = element.get("r")
+                if ref is None or len(element) == 0:
+                    continue
+                cell = Cell.parse(ref)
+                data.cells[cell] = _raw_cell(element, cell, strings, shared_formulas)
+                if len(data.cells) > self.limits.max_cells_per_sheet:
+                    raise XlsxError(f"工作表“{info.name}”的单元格数量异常，已拒绝读取")
         except DefusedXmlException as exc:
             raise XlsxError(f"工作表“{info.name}”含有不安全的 XML 声明（DTD/实体），已拒绝读取") from exc
         except (ParseError, ValueError) as exc:
@@ -348,7 +342,7 @@ _STREAM_ABOVE = 4 * 1024 * 1024
 
 
 def _sheet_elements(payload: bytes) -> Iterator[Element]:
-    """The <c> and <mergeCell> elements of a sheet (see `_without_dtd` for which parser)."""
+    """The <c> elements of a sheet (see `_without_dtd` for which parser)."""
     if not _without_dtd(payload):
         events = defused_iterparse(io.BytesIO(payload), events=("end",), forbid_dtd=True)
         yield from _kept(events)
@@ -357,12 +351,11 @@ def _sheet_elements(payload: bytes) -> Iterator[Element]:
     else:
         root = ElementTree.fromstring(payload)
         yield from root.iter(_C)
-        yield from root.iter(_MERGE)
 
 
 def _kept(events: Iterator[tuple[str, Element]]) -> Iterator[Element]:
     for _event, element in events:
-        if element.tag in (_C, _MERGE):
+        if element.tag == _C:
             yield element
         if element.tag in (_C, _M + "row"):
             element.clear()  # keep memory flat while streaming
