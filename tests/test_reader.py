@@ -287,6 +287,20 @@ def test_row_inserted(tmp_path: Path, form: Form, good: bytes) -> None:
     assert any("插入、删除或移动" in f.message for f in moved)
 
 
+def test_moved_input_cell_is_found_through_its_defined_name(tmp_path: Path, form: Form, good: bytes) -> None:
+    cell = input_cell(form, "t3", "new", "natural_person")
+    workbook = zipfile.ZipFile(io.BytesIO(good)).read("xl/workbook.xml").decode("utf-8")
+    name = f'<definedName name="{cell.defined_name}">'
+    start = workbook.index(name) + len(name)
+    end = workbook.index("</definedName>", start)
+    moved = workbook[:start] + "'表三'!$D$7" + workbook[end:]
+    finding = only(run(tmp_path, form, replace_member(good, "xl/workbook.xml", moved.encode())), "tamper.input")
+    assert (finding.severity, finding.cell, finding.expected, finding.found) == ("error", cell.a1, "表三!D6", "表三!D7")
+    deleted = workbook[:start] + "'表三'!#REF!" + workbook[end:]
+    finding = only(run(tmp_path, form, replace_member(good, "xl/workbook.xml", deleted.encode())), "tamper.input")
+    assert "已被删除" in finding.message
+
+
 def test_sheet_renamed(tmp_path: Path, form: Form, good: bytes) -> None:
     def rename(book: openpyxl.Workbook) -> None:
         book["表四"].title = "Sheet4"

@@ -74,7 +74,7 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> Rea
                                 "导入只读取本文件中填写的数值，请删除外部链接后再报送。",
                                 found=str(book.external_links)))
     sheets, structure = _load_sheets(package, book, form)
-    structure += label_findings(form, sheets) + formula_findings(form, sheets)
+    structure += label_findings(form, sheets) + formula_findings(form, sheets) + input_name_findings(form, book)
     if not structure and meta.get("fingerprint") and meta["fingerprint"] != form.fingerprint:
         # Same id and version, same labels and formulas: an edited copy of the definition.
         findings.append(warning(
@@ -228,6 +228,34 @@ def label_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
             message = f"{sheet}!{cell.a1} 的标签“{expected}”被删除了。请使用下发的模板，不要修改表格的标签。"
         findings.append(error("tamper.label", message, sheet=sheet, cell=cell.a1, expected=expected,
                               found=found or "（空）"))
+    return findings
+
+
+_NAME_TARGET = re.compile(r"^=?(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Z]{1,3})\$?([0-9]+)$")
+
+
+def input_name_findings(form: Form, book: WorkbookInfo) -> list[Finding]:
+    """Every input cell has a defined name; spreadsheet programs move names with the cells,
+    so a name pointing elsewhere shows an input cell that was moved (rows or columns inserted
+    or deleted). Names a client dropped are not an error."""
+    findings = []
+    for cell in form.input_cells:
+        target = book.defined_names.get(cell.defined_name)
+        if target is None:
+            continue
+        match = _NAME_TARGET.match(target.strip())
+        where = f"{cell.sheet}!{cell.a1}"
+        if match is None:
+            message = (f"“{cell.label}”的输入单元格（应在 {where}）已被删除：表格的行或列被删除了。"
+                       "请使用下发的模板重新填写。")
+            findings.append(error("tamper.input", message, cell.sheet, cell.a1, where, target))
+            continue
+        sheet = (match.group(1) or "").replace("''", "'") or match.group(2)
+        a1 = f"{match.group(3)}{match.group(4)}"
+        if (sheet, a1) != (cell.sheet, cell.a1):
+            message = (f"“{cell.label}”的输入单元格应在 {where}，现在在 {sheet}!{a1}："
+                       "表格的行或列被插入、删除或移动了。请使用下发的模板重新填写，不要增删行列。")
+            findings.append(error("tamper.input", message, cell.sheet, cell.a1, where, f"{sheet}!{a1}"))
     return findings
 
 
