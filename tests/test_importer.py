@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from test_reader import edited, input_cell, render, sample_report
 from tianbao.cli import app
-from tianbao.formdef import Form
+from tianbao.formdef import Form, load_form, resolve_form
 from tianbao.importer import (
     ANNOTATION_SHEET,
     FINDINGS_CSV,
@@ -27,12 +27,13 @@ from tianbao.importer import (
     import_file,
     report_schema,
 )
-from tianbao.model import load_report
+from tianbao.model import Unit, empty_report, load_report
 from tianbao.office import convert
 from tianbao.rules import recompute
 from tianbao.xlsx import OLE2_MAGIC
 
 SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "report.schema.json"
+MINI = Path(__file__).resolve().parent / "forms" / "mini.yaml"
 runner = CliRunner()
 
 
@@ -257,3 +258,28 @@ def test_committed_schema_is_up_to_date() -> None:
     assert SCHEMA.read_text(encoding="utf-8") == report_schema(), "run: tianbao schema > docs/report.schema.json"
     result = runner.invoke(app, ["schema"])
     assert result.exit_code == 0 and json.loads(result.output)["title"] == "Report"
+
+
+def test_a_second_form_imports_without_code_changes(tmp_path: Path) -> None:
+    mini = load_form(MINI)
+    report = empty_report(mini, Unit(code="M1", name="小单位", level="甲类"), 2025)
+    report.tables["counts"]["received"].update(h1=5, h2=4)
+    report.tables["counts"]["closed"].update(h1=3, h2=4)
+    report.fields["notes"]["summary"] = "概述文字"
+    (tmp_path / "mini.xlsx").write_bytes(render(mini, report))
+    command = ["import", str(tmp_path / "mini.xlsx"), "-o", str(tmp_path / "out"), "--form", str(MINI)]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    loaded = load_report(tmp_path / "out" / "M1_小单位_2025.json", mini)
+    recompute(mini, report.tables)
+    assert loaded.tables == report.tables and loaded.fields == report.fields
+
+    table = mini.table("counts")
+    cell = mini.table_cell(table, "closed", "h1")
+    bad = edited((tmp_path / "mini.xlsx").read_bytes(), lambda book: book[table.sheet].__setitem__(cell.a1, 9))
+    (tmp_path / "bad.xlsx").write_bytes(bad)
+    outcome = import_file(tmp_path / "bad.xlsx", mini)
+    assert [(f.rule, f.severity) for f in outcome.findings if f.rule == "S3"] == [("S3", "error")]
+    # The national form refuses the other form's workbook, saying which form it is.
+    national = import_file(tmp_path / "mini.xlsx", resolve_form(None))
+    assert national.report is None and "mini-survey" in national.findings[0].message
