@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tianbao.cells import Range
+from tianbao.cells import Cell, Range
 from tianbao.formdef import Form, InputCell
 from tianbao.importer import ImportOutcome, import_file
 from tianbao.model import Finding, Report, Unit, empty_report
@@ -475,7 +475,7 @@ HAND_WRITTEN_SHEET = (
 def test_sheet_cells_as_stored(good: bytes) -> None:
     package = XlsxPackage(replace_member(good, "xl/worksheets/sheet1.xml", HAND_WRITTEN_SHEET))
     sheet = package.sheet(package.workbook().sheets[0])
-    cells = {cell.a1: raw for cell, raw in sheet.cells.items()}
+    cells = {Cell(*position).a1: raw for position, raw in sheet.cells.items()}
     assert cells["A1"].value == "a&b\r\nx一" and cells["A1"].formula == '"a&b"&CHAR(13)'
     assert cells["B1"].kind == "s" and cells["B1"].value == package.shared_strings()[0]
     assert "C1" not in cells and cells["D1"].is_empty

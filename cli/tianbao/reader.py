@@ -88,7 +88,9 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> Rea
     findings += values.findings + _identity_findings(form, report, meta, options)
     findings += outside_findings(form, sheets)
     recompute(form, report.tables)
-    findings += stated_total_findings(form, _stated_tables(form, report, sheets), "warning")
+    stated = _stated_tables(form, report, sheets)
+    if stated != report.tables:  # only then can a cached total differ (saves a recompute)
+        findings += stated_total_findings(form, stated, "warning")
     findings += check_report(form, report)
     report.findings = findings
     return ReadResult(report, findings, values.rejected, meta)
@@ -109,9 +111,9 @@ def read_identity(package: XlsxPackage, book: WorkbookInfo) -> tuple[dict[str, s
                                     f"隐藏的标识工作表“{META_SHEET}”被取消了隐藏；请不要修改其中的内容。",
                                     sheet=META_SHEET))
         data = package.sheet(info)
-        for cell, raw in data.cells.items():
-            if cell.col == 0 and raw.value:
-                value = data.cells.get(Cell(cell.row, 1))
+        for (row, col), raw in data.cells.items():
+            if col == 0 and raw.value:
+                value = data.cells.get((row, 1))
                 meta.setdefault(raw.value, (value.value or "") if value else "")
     for name, text in book.defined_names.items():
         if name.startswith("tianbao_"):
@@ -210,14 +212,14 @@ def label_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
         data = sheets.get(sheet)
         if data is None:
             continue
-        found = _text(data.cells.get(cell))
+        found = _text(data.at(cell))
         if _same_label(found, expected):
             continue
         if sheet not in texts:
             texts[sheet] = {}
-            for position, raw in data.cells.items():
+            for (row, col), raw in data.cells.items():
                 if raw.kind == "s" and raw.value:
-                    texts[sheet].setdefault(" ".join(raw.value.split()), []).append(position)
+                    texts[sheet].setdefault(" ".join(raw.value.split()), []).append(Cell(row, col))
         elsewhere = [c for c in texts[sheet].get(" ".join(expected.split()), []) if c != cell]
         if elsewhere:
             message = (f"{sheet}!{cell.a1} 应为“{expected}”，这一标签现在在 {elsewhere[0].a1}："
@@ -270,7 +272,7 @@ def formula_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
         if data is None:
             continue
         expected = computed_formula(form, table_id, row_id, column_id)
-        raw = data.cells.get(computed.cell)
+        raw = data.at(computed.cell)
         where = f"{computed.sheet}!{computed.a1}"
         if raw is not None and raw.formula and normalise_formula(raw.formula) == normalise_formula(expected):
             continue
@@ -310,7 +312,7 @@ class _Values:
             data = sheets.get(cell.sheet)
             if data is None:
                 continue
-            self.values[(cell.section, cell.key)] = self._read(cell, data.cells.get(cell.cell))
+            self.values[(cell.section, cell.key)] = self._read(cell, data.at(cell.cell))
 
     def get(self, section: str, key: tuple[str, ...]) -> FieldValue:
         return self.values.get((section, key))
@@ -581,7 +583,7 @@ def _stated_tables(form: Form, report: Report, sheets: dict[str, SheetData]) -> 
     stated = {t: {r: dict(cols) for r, cols in rows.items()} for t, rows in report.tables.items()}
     for (table_id, row_id, column_id), computed in form.computed_cells.items():
         data = sheets.get(computed.sheet)
-        raw = data.cells.get(computed.cell) if data else None
+        raw = data.at(computed.cell) if data else None
         if raw is None or raw.kind != "n" or not raw.value:
             continue
         try:
@@ -599,7 +601,11 @@ def _stated_tables(form: Form, report: Report, sheets: dict[str, SheetData]) -> 
 
 
 @lru_cache(maxsize=8)  # per form, not per workbook: a batch reads hundreds of workbooks
-def _known_positions(form: Form) -> dict[str, set[Cell]]:
+def _known_positions(form: Form) -> dict[str, set[tuple[int, int]]]:
+    return {sheet: {(c.row, c.col) for c in cells} for sheet, cells in _known_cells(form).items()}
+
+
+def _known_cells(form: Form) -> dict[str, set[Cell]]:
     known: dict[str, set[Cell]] = {s.sheet: set() for s in form.sections}
     for section in form.sections:
         cells = known[section.sheet]
@@ -631,8 +637,8 @@ def outside_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
     findings = []
     known = _known_positions(form)
     for sheet, data in sheets.items():
-        stray = sorted(cell for cell, raw in data.cells.items()
-                       if cell not in known[sheet] and not raw.is_empty and (raw.value or "").strip(_SPACES) != "")
+        stray = sorted(Cell(*position) for position in data.cells.keys() - known[sheet]
+                       if (data.cells[position].value or "").strip(_SPACES) != "" or data.cells[position].formula)
         if not stray:
             continue
         shown = "、".join(c.a1 for c in stray[:10]) + ("等" if len(stray) > 10 else "")
@@ -640,6 +646,6 @@ def outside_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
             "tamper.outside",
             f"{sheet} 中有 {len(stray)} 个单元格在填报区域之外填写了内容（{shown}），这些内容不会被导入；"
             "请删除，或移到对应的黄色单元格中。",
-            sheet, ",".join(c.a1 for c in stray), "（空）", _clip(_text(data.cells[stray[0]])),
+            sheet, ",".join(c.a1 for c in stray), "（空）", _clip(_text(data.at(stray[0]))),
         ))
     return findings

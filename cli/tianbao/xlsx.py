@@ -15,6 +15,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from xml.etree import ElementTree
 from xml.etree.ElementTree import Element, ParseError
 
@@ -167,7 +168,12 @@ class WorkbookInfo:
 
 @dataclass
 class SheetData:
-    cells: dict[Cell, RawCell] = field(default_factory=dict)
+    # Keyed by (row, col) tuples: hashing them is several times cheaper than hashing Cells,
+    # and a batch import looks up hundreds of thousands of them.
+    cells: dict[tuple[int, int], RawCell] = field(default_factory=dict)
+
+    def at(self, cell: Cell) -> RawCell | None:
+        return self.cells.get((cell.row, cell.col))
 
 
 class XlsxPackage:
@@ -290,15 +296,15 @@ class XlsxPackage:
         payload = self.read(info.path)
         strings = self.shared_strings()
         data = SheetData()
-        shared_formulas: dict[str, tuple[Cell, str]] = {}
+        shared_formulas: dict[str, tuple[tuple[int, int], str]] = {}
         try:
             for element in _sheet_elements(payload):
                 # Styled empty cells (<c r="B1" s="3"/>) are most of a form sheet: skip early.
                 ref = element.get("r")
                 if ref is None or len(element) == 0:
                     continue
-                cell = Cell.parse(ref)
-                data.cells[cell] = _raw_cell(element, cell, strings, shared_formulas)
+                position = _position(ref)
+                data.cells[position] = _raw_cell(element, position, strings, shared_formulas)
                 if len(data.cells) > self.limits.max_cells_per_sheet:
                     raise XlsxError(f"工作表“{info.name}”的单元格数量异常，已拒绝读取")
         except DefusedXmlException as exc:
@@ -390,7 +396,14 @@ def _rich_text(element: Element) -> str:
     return unescape("".join(parts))
 
 
-def _raw_cell(element: Element, cell: Cell, strings: list[str], shared: dict[str, tuple[Cell, str]]) -> RawCell:
+@lru_cache(maxsize=65_536)  # the same few hundred addresses recur in every workbook of a batch
+def _position(ref: str) -> tuple[int, int]:
+    cell = Cell.parse(ref)
+    return cell.row, cell.col
+
+
+def _raw_cell(element: Element, position: tuple[int, int], strings: list[str],
+              shared: dict[str, tuple[tuple[int, int], str]]) -> RawCell:
     kind = element.get("t", "n")
     value_el = element.find(_M + "v")
     value = value_el.text if value_el is not None else None
@@ -401,10 +414,10 @@ def _raw_cell(element: Element, cell: Cell, strings: list[str], shared: dict[str
         if formula_el.get("t") == "shared":
             index = formula_el.get("si", "")
             if formula:
-                shared[index] = (cell, formula)
+                shared[index] = (position, formula)
             elif index in shared:
                 origin, master = shared[index]
-                formula = shift_formula(master, cell.row - origin.row, cell.col - origin.col)
+                formula = shift_formula(master, position[0] - origin[0], position[1] - origin[1])
     if kind == "s":
         try:
             value = strings[int(value or "")]
