@@ -31,6 +31,9 @@ PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 CUSTOM_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
 _M = "{" + MAIN_NS + "}"
 _C = _M + "c"
+_V = _M + "v"
+_F = _M + "f"
+_T = _M + "t"
 
 
 @dataclass(frozen=True)
@@ -387,12 +390,14 @@ def unescape(text: str) -> str:
 
 def _rich_text(element: Element) -> str:
     """The visible text of <si>/<is>: plain <t> or the runs' <t>, never phonetic <rPh>."""
+    if len(element) == 1 and element[0].tag == _T:  # the common case: one plain <t>
+        return unescape(element[0].text or "")
     parts = []
     for child in element:
-        if child.tag == _M + "t":
+        if child.tag == _T:
             parts.append(child.text or "")
         elif child.tag == _M + "r":
-            parts.extend(t.text or "" for t in child.iter(_M + "t"))
+            parts.extend(t.text or "" for t in child.iter(_T))
     return unescape("".join(parts))
 
 
@@ -405,9 +410,13 @@ def _position(ref: str) -> tuple[int, int]:
 def _raw_cell(element: Element, position: tuple[int, int], strings: list[str],
               shared: dict[str, tuple[tuple[int, int], str]]) -> RawCell:
     kind = element.get("t", "n")
-    value_el = element.find(_M + "v")
+    value_el = formula_el = None
+    for child in element:  # <f>, <v>, <is> in one pass
+        if child.tag == _V:
+            value_el = child
+        elif child.tag == _F:
+            formula_el = child
     value = value_el.text if value_el is not None else None
-    formula_el = element.find(_M + "f")
     formula = None
     if formula_el is not None:
         formula = formula_el.text or ""
