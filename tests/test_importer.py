@@ -147,6 +147,7 @@ def test_batch_of_200_with_10_bad(tmp_path: Path, form: Form, good: bytes) -> No
     assert len(done) == 200
     reports = sorted(outdir.glob("*.json"))
     assert len(reports) == 190
+    assert len(list(outdir.iterdir())) == 192  # and findings.csv/.xlsx: no staging files left
     assert {o.source.name for o in result.rejected} == bad
     with (outdir / FINDINGS_CSV).open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
@@ -162,7 +163,9 @@ def test_same_unit_twice_keeps_the_first(tmp_path: Path, form: Form, good: bytes
     result = import_batch([tmp_path / "a.xlsx", tmp_path / "b.xlsx"], form, tmp_path / "out")
     assert [o.source.name for o in result.rejected] == ["b.xlsx"]
     assert result.rejected[0].findings[-1].rule == "identity.duplicate"
-    assert [p.name for p in (tmp_path / "out").glob("*.json")] == ["D01_区测试局_2025.json"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "D01_区测试局_2025.json", FINDINGS_CSV, FINDINGS_XLSX,
+    ]
 
 
 def test_findings_csv_neutralises_formulas(tmp_path: Path, form: Form, good: bytes) -> None:
