@@ -107,7 +107,7 @@ def distribute_command(
     roster: Annotated[Path, typer.Argument(help="单位名单（CSV 或 XLSX，表头 code,name,level 或中文表头）")],
     year: Annotated[int, typer.Option("--year", help="报告年度", min=2000, max=2100)],
     outdir: Annotated[Path, typer.Option("-o", "--outdir", help="输出文件夹")],
-    previous: Annotated[Path | None, typer.Option("--previous", help="上年度报告 JSON 文件夹（预填上年结转）")] = None,
+    previous: Annotated[Path | None, typer.Option("--previous", help="上年度报告 JSON 文件夹：按跨年规则预填延续上年的数字")] = None,
     password: Annotated[str | None, typer.Option("--password", help="保护密码（默认随机生成且不保存）")] = None,
     form: FormOption = None,
 ) -> None:
@@ -119,7 +119,7 @@ def distribute_command(
         carried = sum(1 for item in written if item.carried_forward)
         console.print(f"已为 {len(written)} 个单位生成工作簿，保存在 {outdir}", highlight=False)
         if previous:
-            console.print(f"其中 {carried} 个单位已按上年度报告预填“上年结转”", highlight=False)
+            console.print(f"其中 {carried} 个单位已按上年度报告预填跨年延续的数字", highlight=False)
 
     run(action)
 
@@ -272,7 +272,7 @@ def merge_command(
         bool, typer.Option("--latest", help="同一单位有多份报告时，采用导入时间最新的一份")
     ] = False,
     previous: Annotated[
-        Path | None, typer.Option("--previous", help="上年度报告 JSON 文件夹或上年度汇总 JSON，用来核对上年结转")
+        Path | None, typer.Option("--previous", help="上年度报告 JSON 文件夹或上年度汇总 JSON，用来核对跨年延续的数字")
     ] = None,
     form: FormOption = None,
 ) -> None:
@@ -293,7 +293,7 @@ def merge_command(
         if totals is not None:
             console.print(totals)
         if result.previous_checked:
-            console.print("已按上年度报告核对“上年结转”（不一致的单位已列为校验未通过）", highlight=False)
+            console.print("已按上年度报告核对跨年延续的数字（不一致的单位已列为校验未通过）", highlight=False)
         problems = result.district.findings
         if problems:
             console.print(f"[yellow]汇总数据有 {len(problems)} 项校验提示，见 {written[0].name} 的 findings[/yellow]")

@@ -200,7 +200,7 @@ def _subheading(line: str, bodies: list[str], start: int) -> tuple[int, str] | N
         if not body or similarity(body, text[: len(body) + 2]) < SUBPART_SCORE:
             continue
         remainder = text[len(body):]
-        # "（一）主动公开情况。" is a heading; a longer line is a heading plus its first sentence.
+        # "（一）<sub-part label>情况。" is a heading; a longer line is a heading plus its first sentence.
         return index, ("" if len(remainder) <= 4 else line)
     return None
 

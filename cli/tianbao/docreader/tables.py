@@ -93,7 +93,7 @@ def _field_tokens(text: str, units: tuple[str, ...]) -> list[Token]:
     pending: list[str] = []
     for index, word in enumerate(words):
         following = words[index + 1] if index + 1 < len(words) else None
-        # "/" between words joins labels ("三、本年度办理结果 / （一）予以公开"); before a number or
+        # "/" between words joins labels ("<group label> / <row label>"); before a number or
         # at the end of a cell it stands for an empty value.
         joins = _PLACEHOLDER.match(word) and pending and following is not None and not _is_value(following)
         if _NUMBER.match(word) or (_PLACEHOLDER.match(word) and not joins):
@@ -277,7 +277,7 @@ class _RowReader:
 
     def row(self, row: RowDef, tokens: list[Token]) -> None:
         columns = self.form.row_columns(self.table, row)
-        # Totals across the row (总计) are the cells a copy most often leaves out.
+        # Totals across the row are the cells a copy most often leaves out.
         stated = [c for c in columns if not self._row_total(row, c)]
         width = len(columns)
         tokens = list(tokens)
