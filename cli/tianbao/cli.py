@@ -107,7 +107,7 @@ def distribute_command(
     roster: Annotated[Path, typer.Argument(help="单位名单（CSV 或 XLSX，表头 code,name,level 或中文表头）")],
     year: Annotated[int, typer.Option("--year", help="报告年度", min=2000, max=2100)],
     outdir: Annotated[Path, typer.Option("-o", "--outdir", help="输出文件夹")],
-    previous: Annotated[Path | None, typer.Option("--previous", help="上年度报告 JSON 文件夹：按跨年规则预填延续上年的数字")] = None,
+    previous: Annotated[Path | None, typer.Option("--previous", help="上年度报告 JSON 文件夹（预填跨年数字）")] = None,
     password: Annotated[str | None, typer.Option("--password", help="保护密码（默认随机生成且不保存）")] = None,
     form: FormOption = None,
 ) -> None:
