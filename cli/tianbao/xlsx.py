@@ -2,9 +2,10 @@
 
 Returned workbooks come from outside the office, so nothing in them is trusted: the kind of
 file is decided by its content, every zip member is size- and ratio-checked before it is
-decompressed, and XML goes through defusedxml with DTDs forbidden (no entity expansion, no
-external references). Only the parts the importer needs are parsed; this is also much faster
-than loading the whole workbook with openpyxl.
+decompressed, and no XML with a DTD is ever parsed (so no entity expansion and no external
+references): plain UTF-8 parts without one go to the stdlib's C parser, anything else to
+defusedxml with forbid_dtd. Only the parts the importer needs are parsed, which is also much
+faster than loading the whole workbook with openpyxl.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Limits:
     # Ratio checks only apply above this size: tiny members legitimately compress very well.
     ratio_floor_bytes: int = 1024 * 1024
     max_ratio: int = 200
-    max_cells_per_sheet: int = 200_000
+    max_cells_per_sheet: int = 200_000  # non-empty cells
 
 
 DEFAULT_LIMITS = Limits()
