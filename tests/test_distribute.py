@@ -128,3 +128,17 @@ def test_errors_never_trace(tmp_path: Path) -> None:
     assert invoke("new", "-o", str(tmp_path / "a.xlsx"), "--form", "nope").exit_code == 2
     assert invoke("new", "-o", str(tmp_path / "a.xlsx"), "--year", "1800").exit_code != 0
     assert invoke("forms").exit_code == 0
+
+
+def test_new_locks_only_what_was_given(tmp_path: Path, form: Form) -> None:
+    out = tmp_path / "b.xlsx"
+    assert invoke("new", "-o", str(out), "--unit", "某某区财政局", "--year", "2025").exit_code == 0
+    book = openpyxl.load_workbook(out)
+    level = _cell(form, "unit_level")
+    assert book[level.sheet][level.a1].protection.locked is False  # the clerk still picks the level
+    out = tmp_path / "c.xlsx"
+    assert invoke("new", "-o", str(out), "--unit", "甲", "--level", "街道", "--code", "J1").exit_code == 0
+    book = openpyxl.load_workbook(out)
+    assert book[level.sheet][level.a1].value == "街道" and book[level.sheet][level.a1].protection.locked is True
+    result = invoke("new", "-o", str(tmp_path / "d.xlsx"), "--level", "省政府")
+    assert result.exit_code == 2 and "不在表单允许的范围内" in result.output

@@ -86,8 +86,10 @@ def forms_command() -> None:
 @app.command("new")
 def new_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="要生成的工作簿路径（.xlsx）")] = Path("年报.xlsx"),
-    unit: Annotated[str | None, typer.Option("--unit", help="单位名称")] = None,
-    year: Annotated[int | None, typer.Option("--year", help="报告年度，例如 2025", min=2000, max=2100)] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="单位名称（填入并锁定）")] = None,
+    year: Annotated[int | None, typer.Option("--year", help="报告年度（填入并锁定）", min=2000, max=2100)] = None,
+    code: Annotated[str | None, typer.Option("--code", help="单位代码（填入并锁定）")] = None,
+    level: Annotated[str | None, typer.Option("--level", help="单位层级，例如 区县政府部门（填入并锁定）")] = None,
     password: Annotated[str | None, typer.Option("--password", help="保护密码（默认随机生成且不保存）")] = None,
     prefill: Annotated[Path | None, typer.Option("--prefill", help="用报告 JSON 预填数值")] = None,
     form: FormOption = None,
@@ -96,7 +98,9 @@ def new_command(
 
     def action() -> None:
         definition = resolve_form(form)
-        new_workbook(definition, output, unit=unit, year=year, password=password, prefill=prefill)
+        given = {"unit_name": unit, "year": year, "unit_code": code, "unit_level": level}
+        identity = {role: value for role, value in given.items() if value is not None}
+        new_workbook(definition, output, identity=identity, password=password, prefill=prefill)
         console.print(f"已生成 {output}", highlight=False)
 
     run(action)

@@ -31,16 +31,22 @@ def prefill_report(form: Form, path: Path) -> Report:
 
 
 def new_workbook(
-    form: Form, output: Path, *, unit: str | None, year: int | None, password: str | None,
-    prefill: Path | None,
+    form: Form, output: Path, *, identity: dict[str, str | int], password: str | None, prefill: Path | None,
 ) -> Report:
-    """One workbook; with --prefill the report's values, with --unit/--year those fields."""
+    """One workbook; with --prefill the report's values. Identity values given on the command
+    line (role -> value: unit_name, unit_code, unit_level, year) are filled in and locked."""
     report = prefill_report(form, prefill) if prefill else empty_report(form, Unit(name=""), 0)
-    if unit is not None:
-        report.unit.name = unit
-    if year is not None:
-        report.year = year
-    locks = identity_locks(form) if unit is not None and year is not None else set()
+    levels = form.identity_section_choices("unit_level")
+    level = identity.get("unit_level")
+    if level is not None and levels is not None and level not in levels:
+        raise UserError(f"单位层级“{level}”不在表单允许的范围内（{'、'.join(levels)}）")
+    setters = {"unit_name": "name", "unit_code": "code", "unit_level": "level"}
+    for role, value in identity.items():
+        if role == "year":
+            report.year = int(value)
+        else:
+            setattr(report.unit, setters[role], str(value))
+    locks = identity_locks(form, tuple(identity))
     write_workbook(output, form, report, WriteOptions(password=password, locked=locks))
     return report
 

@@ -494,16 +494,9 @@ def write_workbook(path: Path, form: Form, report: Report, options: WriteOptions
     write_atomic(path, render_workbook(form, report, options))
 
 
-def identity_locks(form: Form) -> set[tuple[str, tuple[str, ...]]]:
-    """Inputs that `distribute` fills and locks: unit code, name, level and year."""
+def identity_locks(form: Form, roles: tuple[str, ...] | None = None) -> set[tuple[str, tuple[str, ...]]]:
+    """Identity inputs to fill and lock: all of them (unit code, name, level, year) as
+    `distribute` does, or only the given roles."""
     section = form.identity_section.id
-    return {(section, (field_id,)) for field_id in form.identity_fields.values()}
-
-
-def row_locks(form: Form, table_id: str, row_id: str) -> set[tuple[str, tuple[str, ...]]]:
-    return {
-        (cell.section, cell.key)
-        for cell in form.input_cells
-        if cell.section == table_id and cell.key[0] == row_id
-    }
-
+    chosen = form.identity_fields if roles is None else {r: form.identity_fields[r] for r in roles}
+    return {(section, (field_id,)) for field_id in chosen.values()}
