@@ -220,15 +220,22 @@ def test_annotate_builds_a_fresh_workbook_and_leaves_the_original_alone(
     cell = input_cell(form, "t3", "new", "natural_person")
     total = next(c for c in form.computed_cells.values() if c.table == "t3" and c.row == "disclosed")
 
+    text = input_cell(form, "overview", "proactive")
+    blank = input_cell(form, "t4", "cases", "review_upheld")
+    assert text.max_length
+    long_text = "很长的文字" * (text.max_length // 5 + 1)
+
     def spoil(book: openpyxl.Workbook) -> None:
         book[cell.sheet][cell.a1] = "五"
         book[total.sheet][total.a1] = 999
+        book[text.sheet][text.a1] = long_text
+        book[blank.sheet][blank.a1] = None
 
     source = tmp_path / "报送.xlsx"
     source.write_bytes(edited(good, spoil))
     before = source.read_bytes()
     target = tmp_path / "退回_报送.xlsx"
-    result = runner.invoke(app, ["annotate", str(source), "-o", str(target)])
+    result = runner.invoke(app, ["annotate", str(source), "-o", str(target), "--strict"])
     assert result.exit_code == 0, result.output
     assert source.read_bytes() == before
 
@@ -242,9 +249,17 @@ def test_annotate_builds_a_fresh_workbook_and_leaves_the_original_alone(
     assert sheet[cell.a1].value == "五"
     assert sheet[cell.a1].comment is not None and "五" in sheet[cell.a1].comment.text
     assert sheet[total.a1].comment is not None and "999" in sheet[total.a1].comment.text
+    # What the clerk typed comes back in full; a blank stays a number cell, not a placeholder.
+    assert book[text.sheet][text.a1].value == long_text
+    assert book[blank.sheet][blank.a1].value == 0 and book[blank.sheet][blank.a1].comment is not None
     # The sent-back workbook is itself a valid tianbao workbook: fixing "五" makes it importable.
     fixed = tmp_path / "改好.xlsx"
-    fixed.write_bytes(edited(target.read_bytes(), lambda b: b[cell.sheet].__setitem__(cell.a1, 7)))
+
+    def fix(book: openpyxl.Workbook) -> None:
+        book[cell.sheet][cell.a1] = 7
+        book[text.sheet][text.a1] = "改短了"
+
+    fixed.write_bytes(edited(target.read_bytes(), fix))
     outcome = import_file(fixed, form)
     assert not outcome.rejected, outcome.findings
 

@@ -302,7 +302,6 @@ class _Values:
     """Parses every input cell; collects findings and the raw text of rejected values."""
 
     def __init__(self, form: Form, sheets: dict[str, SheetData], strict: bool, date1904: bool) -> None:
-        self.form = form
         self.strict = strict
         self.epoch = date(1904, 1, 1) if date1904 else date(1899, 12, 30)
         self.findings: list[Finding] = []
@@ -318,12 +317,13 @@ class _Values:
         return self.values.get((section, key))
 
     def _add(self, cell: InputCell, severity: str, rule: str, message: str, raw: str | None,
-             expected: str | None = None) -> None:
+             expected: str | None = None, typed: str | None = None) -> None:
+        """A finding at the cell; for an error, `typed` (default `raw`) is what the clerk typed."""
         text = f"“{cell.label}”{message}"
         self.findings.append(Finding(rule=rule, severity=severity, message=text, sheet=cell.sheet,  # type: ignore[arg-type]
                                      cell=cell.a1, expected=expected, found=raw))
-        if severity == "error" and raw is not None:
-            self.rejected[(cell.sheet, cell.a1)] = raw
+        if severity == "error" and rule not in ("value.blank", "value.required"):
+            self.rejected[(cell.sheet, cell.a1)] = typed if typed is not None else raw or ""
 
     def _read(self, cell: InputCell, raw: RawCell | None) -> FieldValue:
         if raw is not None and raw.formula:
@@ -472,7 +472,7 @@ class _Values:
         if cell.max_length and len(text) > cell.max_length:
             self._add(cell, "error", "value.too_long",
                       f"有 {len(text)} 个字，超过上限 {cell.max_length} 个字，请精简。",
-                      f"{len(text)} 字", f"不超过 {cell.max_length} 字")
+                      f"{len(text)} 字", f"不超过 {cell.max_length} 字", typed=text)
             return None
         return text
 
