@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
-from tianbao.distribute import new_workbook
+from tianbao.cli import app
 from tianbao.formdef import Form, InputCell, resolve_form
 from tianbao.importer import import_file
 from tianbao.model import FieldValue, Report, Unit, empty_report
@@ -24,6 +25,7 @@ from tianbao.rules import check_report, recompute
 from tianbao.writer import WriteOptions, render_workbook
 
 FORM = resolve_form(None)
+runner = CliRunner()
 
 _CHINESE = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5)
 _ASCII = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
@@ -124,7 +126,8 @@ def test_any_valid_report_survives_new_prefill_and_import(tmp_path: Path, report
     prefill = tmp_path / "prefill.json"
     prefill.write_text(report.to_json(), encoding="utf-8")
     path = tmp_path / "round.xlsx"
-    new_workbook(FORM, path, unit=None, year=None, password="pw", prefill=prefill)
+    result = runner.invoke(app, ["new", "-o", str(path), "--prefill", str(prefill), "--password", "pw"])
+    assert result.exit_code == 0, result.output
     outcome = import_file(path, FORM)
     assert not outcome.rejected, outcome.findings
     assert {f.rule for f in outcome.findings} <= _warnings_allowed(FORM), outcome.findings
