@@ -189,6 +189,9 @@ def test_import_command(tmp_path: Path, form: Form, good: bytes) -> None:
     folder.mkdir()
     (folder / "好.xlsx").write_bytes(good)
     (folder / "~$好.xlsx").write_bytes(b"lock file of an open workbook")
+    (folder / "Thumbs.db").write_bytes(OLE2_MAGIC)
+    (folder / "__MACOSX").mkdir()
+    (folder / "__MACOSX" / "._好.xlsx").write_bytes(b"resource fork")
     result = runner.invoke(app, ["import", str(folder), "-o", str(tmp_path / "out"), "--year", "2025"])
     assert result.exit_code == 0, result.output
     assert "接收 1 个" in result.output

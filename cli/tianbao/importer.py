@@ -192,14 +192,20 @@ class BatchResult:
         return [o for o in self.outcomes if o.rejected]
 
 
+_JUNK = {"thumbs.db", "desktop.ini"}
+
+
 def collect_inputs(paths: Iterable[Path], outdir: Path | None = None) -> list[Path]:
-    """Files named and files inside folders (recursively), skipping Office lock files and our outputs."""
+    """Files named and files inside folders (recursively), skipping Office lock files, hidden
+    files, the junk operating systems leave in folders, and our own outputs."""
     found: list[Path] = []
     skip = outdir.resolve() if outdir else None
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if not child.is_file() or child.name.startswith(("~$", ".")):
+                if not child.is_file() or child.name.startswith(("~$", ".")) or child.name.lower() in _JUNK:
+                    continue
+                if any(part.startswith(".") or part == "__MACOSX" for part in child.relative_to(path).parts[:-1]):
                     continue
                 if skip is not None and skip in child.resolve().parents:
                     continue
