@@ -374,6 +374,9 @@ class _Values:
             except InvalidOperation:
                 self._add(cell, "error", "value.text", f"的内容“{_clip(text)}”不是数字。", text, _expected(cell))
                 return None
+        if not number.is_finite():  # NaN, Infinity: Decimal parses them, comparisons would raise
+            self._add(cell, "error", "value.text", f"的内容“{_clip(text)}”不是数字。", text, _expected(cell))
+            return None
         if number < 0:
             self._add(cell, "error", "value.negative", f"填写了负数 {text.strip(_SPACES)}，应为不小于 0 的数。", text,
                       _expected(cell))
@@ -384,15 +387,16 @@ class _Values:
             self._add(cell, "error", "value.fraction", f"填写了 {text.strip(_SPACES)}，这里只能填整数。", text,
                       _expected(cell))
             return None
-        value = int(number)
+        # Range checks on the Decimal, before int(): int(Decimal("1e999999999")) runs for minutes.
         if cell.type == "year":
-            if not 2000 <= value <= 2100:
+            if not 2000 <= number <= 2100:
                 self._add(cell, "error", "value.year", f"填写的年份 {text} 无效，应为四位年份。", text, "四位年份")
                 return None
-        elif value > MAX_COUNT:
-            self._add(cell, "error", "value.magnitude", f"填写的 {text} 大得不合常理，请核对。", text,
+        elif number > MAX_COUNT:
+            self._add(cell, "error", "value.magnitude", f"填写的 {_clip(text)} 大得不合常理，请核对。", text,
                       f"不超过 {MAX_COUNT}")
             return None
+        value = int(number)
         if raw.kind == "n" and str(value) != text:
             changes.append("去掉了多余的小数点和零")
         if changes:
@@ -426,7 +430,8 @@ class _Values:
         text = (raw.value or "").strip(_SPACES)
         if raw.kind == "n":
             try:
-                day = self.epoch + timedelta(days=int(Decimal(text)))
+                serial = Decimal(text)
+                day = self.epoch + timedelta(days=int(serial)) if serial.adjusted() < 7 else None
             except (InvalidOperation, OverflowError, ValueError):
                 day = None
             if day is not None and 2000 <= day.year <= 2100:
@@ -458,7 +463,8 @@ class _Values:
             # A phone number typed as a number: show it as typed, not as 1.38E+10.
             try:
                 number = Decimal(text)
-                text = str(int(number)) if number == number.to_integral_value() else str(number)
+                if number.is_finite() and number.adjusted() < 30:  # int() of a huge exponent never ends
+                    text = str(int(number)) if number == number.to_integral_value() else str(number)
             except InvalidOperation:
                 pass
         if cell.type == "choice":
@@ -488,8 +494,12 @@ def _expected(cell: InputCell) -> str:
 
 
 def _places(number: Decimal) -> int:
-    exponent = number.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
+    # Not via normalize(): it applies the context and overflows on 1e999999999.
+    _sign, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int) or not any(digits):
+        return 0
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing))
 
 
 def _normalise_number_text(text: str, changes: list[str]) -> Decimal | None:
@@ -590,8 +600,11 @@ def _stated_tables(form: Form, report: Report, sheets: dict[str, SheetData]) -> 
             cached = Decimal(raw.value)
         except InvalidOperation:
             continue
+        if not cached.is_finite():
+            continue
         current = stated[table_id][row_id][column_id]
-        whole = isinstance(current, int) and cached == int(cached)
+        # A cached 1e999999999 stays a Decimal: int() of a huge exponent never ends.
+        whole = isinstance(current, int) and cached.adjusted() < 30 and cached == int(cached)
         stated[table_id][row_id][column_id] = int(cached) if whole else cached
     return stated
 

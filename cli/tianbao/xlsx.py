@@ -14,6 +14,7 @@ import io
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -112,7 +113,7 @@ def _sniff_zip(data: bytes) -> str:
                         return "ods"
                     if b"text" in mimetype:
                         return "odt"
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError, NotImplementedError):
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError, NotImplementedError):
         return "truncated"
     if "xl/workbook.xml" in names or any(n.startswith("xl/") and n.endswith("workbook.xml") for n in names):
         return "xlsx"
@@ -223,7 +224,8 @@ class XlsxPackage:
             with self._zip.open(info) as handle:
                 # The declared size can lie: never read more than it promised.
                 payload = handle.read(info.file_size + 1)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError,
+                NotImplementedError) as exc:
             raise XlsxError(f"工作簿部件 {name} 已损坏，请重新保存后再报送") from exc
         if len(payload) > info.file_size:
             raise XlsxError(f"工作簿部件 {name} 的大小与声明不符，文件可能已损坏")
