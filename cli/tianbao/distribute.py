@@ -9,6 +9,7 @@ from pathlib import Path
 from tianbao.errors import UserError
 from tianbao.formdef import Form
 from tianbao.model import Report, ReportLoadError, Unit, empty_report, load_report
+from tianbao.previous import load_previous
 from tianbao.roster import RosterUnit, load_roster
 from tianbao.rules import carry_forward
 from tianbao.writer import WriteOptions, identity_locks, write_workbook
@@ -62,30 +63,18 @@ def distribute(
     """One locked, prefilled workbook per roster unit."""
     levels = form.identity_section_choices("unit_level")
     roster = load_roster(roster_path, levels)
-    last_year = _previous_reports(form, previous) if previous else {}
+    last_year = load_previous(form, previous, year) if previous else None
+    if last_year is not None and last_year.total is not None:
+        raise UserError("distribute 的 --previous 应为上年度各单位报告 JSON 所在的文件夹，不是汇总报告")
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
     for unit in roster.units:
         report = empty_report(form, Unit(code=unit.code, name=unit.name, level=unit.level), year)
         locks = identity_locks(form)
-        before = last_year.get(unit.code)
+        before = last_year.find(unit.code, unit.name) if last_year else None
         if before is not None:
             locks |= carry_forward(form, before, report)
         path = outdir / workbook_name(unit, year)
         write_workbook(path, form, report, WriteOptions(password=password, locked=locks))
         written.append(Distributed(unit, path, before is not None))
     return written
-
-
-def _previous_reports(form: Form, folder: Path) -> dict[str, Report]:
-    if not folder.is_dir():
-        raise UserError(f"--previous 应为上年度报告 JSON 所在的文件夹：{folder}")
-    found: dict[str, Report] = {}
-    for path in sorted(folder.glob("*.json")):
-        try:
-            report = load_report(path, form)
-        except ReportLoadError:
-            continue  # findings files and foreign JSON sit beside reports; only reports count
-        if report.kind == "unit" and report.unit.code:
-            found[report.unit.code] = report
-    return found
