@@ -22,10 +22,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from factories import satisfy_rules
 from tianbao.formdef import Form, resolve_form
 from tianbao.merge import DISTRICT_JSON, SUMMARY_XLSX, MergeOptions, merge, write_values
 from tianbao.model import Report, Unit, empty_report, write_atomic
-from tianbao.rules import _evaluate, check_report, expand_rule, recompute
+from tianbao.rules import check_report
 from tianbao.summary import render_summary
 from tianbao.writer import WriteOptions, render_workbook
 
@@ -41,18 +43,7 @@ def base_report(form: Form, level: str, seed: int) -> Report:
         if len(cell.key) == 2:
             value = Decimal(rng.randint(0, 999_999)) / 10_000 if cell.type == "decimal" else rng.randint(0, 30)
             report.tables[cell.section][cell.key[0]][cell.key[1]] = value
-    for rule in form.spec.rules:
-        if rule.when is not None:
-            continue
-        for instance in expand_rule(form, rule):
-            recompute(form, report.tables)
-            diff = _evaluate(instance.left, report.tables) - _evaluate(instance.right, report.tables)
-            side = instance.right if diff > 0 else instance.left
-            ref = next((t.ref for t in side if t.ref and not form.is_computed(t.ref.table, t.ref.row, t.ref.column)),
-                       None)
-            if ref is not None:
-                report.tables[ref.table][ref.row][ref.column] += abs(diff)
-    recompute(form, report.tables)
+    satisfy_rules(form, report)
     assert not check_report(form, report)
     return report
 

@@ -201,15 +201,15 @@ def check_report(form: Form, report: Report) -> list[Finding]:
             if level not in rule.when.values:
                 continue
         for instance in expand_rule(form, rule):
-            left = _evaluate(instance.left, report.tables)
-            right = _evaluate(instance.right, report.tables)
+            left = evaluate(instance.left, report.tables)
+            right = evaluate(instance.right, report.tables)
             if _holds(left, instance.op, right):
                 continue
             findings.append(_finding(form, report, instance, left, right))
     return findings
 
 
-def _evaluate(terms: tuple[Term, ...], tables: dict[str, dict[str, dict[str, Number]]]) -> Number:
+def evaluate(terms: tuple[Term, ...], tables: dict[str, dict[str, dict[str, Number]]]) -> Number:
     total: Number = 0
     for term in terms:
         if term.ref is None:
@@ -317,8 +317,8 @@ def check_value(form: Form, report: Report, instance: RuleInstance) -> str:
         level = report.field_value(form, form.identity_section.id, when.field)
         if level not in when.values:
             return CHECK_OK
-    left = _evaluate(instance.left, report.tables)
-    right = _evaluate(instance.right, report.tables)
+    left = evaluate(instance.left, report.tables)
+    right = evaluate(instance.right, report.tables)
     if _holds(left, instance.op, right):
         return CHECK_OK
     return f"{CHECK_FAIL}{left - right}"
