@@ -11,12 +11,15 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from rich.console import Group
@@ -31,13 +34,18 @@ from tianbao.errors import UserError
 from tianbao.formdef import Form, resolve_form
 from tianbao.model import Finding, Provenance, Report, write_atomic
 from tianbao.office import OfficeError, convert
+from tianbao.pool import Failed, TimedPool
 from tianbao.reader import ANNOTATION_SHEET, ReadOptions, ReadResult, _identity_findings, error, read_workbook, warning
 from tianbao.roster import Roster
 from tianbao.writer import Annotation, FormWorkbook, WriteOptions, identity_locks
-from tianbao.xlsx import DEFAULT_LIMITS, Limits, XlsxError, XlsxPackage, sniff
+from tianbao.xlsx import DEFAULT_LIMITS, LimitExceeded, Limits, XlsxError, XlsxPackage, file_too_large, sniff
 
 FINDINGS_CSV = "findings.csv"
 FINDINGS_XLSX = "findings.xlsx"
+# Held while an import writes into a folder: a second import into it waits its turn.
+LOCK_FILE = ".tianbao-import.lock"
+# What write_atomic leaves behind when a process is killed mid-write.
+_LEFTOVER = re.compile(r"^\..+\.(json|csv|xlsx)\.[A-Za-z0-9_]+\.tmp$")
 _UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 # What each non-workbook kind of file is, and what the clerk should do about it.
@@ -130,10 +138,13 @@ def _import(path: Path, form: Form, options: ReadOptions, convert_other: bool,
     sha = ""
     try:
         if path.stat().st_size > limits.max_file_bytes:
-            raise Rejected(f"文件过大（{path.stat().st_size // (1024 * 1024)} MB），不像是一份填报工作簿。")
+            raise file_too_large(path.stat().st_size, limits)
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         result, notes = _read(data, path.name, form, options, convert_other, limits)
+    except LimitExceeded as exc:
+        finding = error("file.unreadable", str(exc), exc.sheet, exc.cell, exc.expected, exc.found)
+        return ImportOutcome(path, None, [finding], sha), None
     except (Rejected, XlsxError) as exc:
         return ImportOutcome(path, None, [error("file.unreadable", str(exc))], sha), None
     except OSError as exc:
@@ -229,73 +240,157 @@ def _import_one(path: Path, form: Form, options: dict[str, object]) -> Imported:
     return outcome, (outcome.report.to_json() if outcome.report is not None and not outcome.rejected else None)
 
 
-def _worker_import(source: str, paths: list[Path], options: dict[str, object]) -> list[Imported]:
-    """One chunk of files in a pool process; the JSON is rendered there too, in parallel."""
+def _worker_import(source: str, options: dict[str, object], path: Path) -> Imported:
+    """One file in a pool process; the JSON is rendered there too, in parallel."""
     form = _WORKER.get(source)
     if form is None:
         form = _WORKER[source] = resolve_form(source)
-    return [_import_one(path, form, options) for path in paths]
+    return _import_one(path, form, options)
+
+
+def import_many(
+    paths: list[Path], form: Form, *, roster: Roster | None = None, year: int | None = None, strict: bool = False,
+    convert: bool = False, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
+) -> Iterator[Imported]:
+    """(outcome, report JSON or None) for every file, in input order.
+
+    Each file is read in a worker process and cut off after `limits.max_seconds` (a file
+    that hangs or exhausts its worker is reported and the batch goes on); with max_seconds
+    0 the files are read in this process, one after another."""
+    options = {"roster": roster, "year": year, "strict": strict, "convert": convert, "limits": limits}
+    if limits.max_seconds <= 0:
+        for path in paths:
+            yield _import_one(path, form, options)
+        return
+    _WORKER[form.source] = form  # forked workers inherit the loaded form
+    pool = TimedPool(partial(_worker_import, form.source, options), jobs, limits.max_seconds)
+    done: dict[Path, Imported] = {}
+    following = 0
+    for path, result in pool.run(list(dict.fromkeys(paths))):
+        done[path] = _failed(path, result, limits) if isinstance(result, Failed) else result
+        while following < len(paths) and paths[following] in done:
+            yield done[paths[following]]
+            following += 1
+
+
+def _failed(path: Path, failure: Failed, limits: Limits) -> Imported:
+    if failure.reason == "timeout":
+        seconds = f"{limits.max_seconds:g}"
+        finding = error("file.timeout", f"读取该文件超过 {seconds} 秒仍未完成，已中止（文件结构异常复杂或已损坏）。"
+                        "请重新保存后再报送。", expected=f"不超过 {seconds} 秒（max_seconds）",
+                        found=f"超过 {seconds} 秒")
+    else:
+        finding = error("file.unreadable",
+                        "读取该文件时处理进程意外退出（可能占用内存过多），已中止。请重新保存后再报送。")
+    try:
+        sha = hashlib.sha256(path.read_bytes()).hexdigest() if path.stat().st_size <= limits.max_file_bytes else ""
+    except OSError:
+        sha = ""
+    return ImportOutcome(path, None, [finding], sha), None
 
 
 def import_batch(
     paths: list[Path], form: Form, outdir: Path, *, roster: Roster | None = None, year: int | None = None,
-    strict: bool = False, convert: bool = False, jobs: int = 1,
-    on_done: Callable[[ImportOutcome], None] | None = None,
+    strict: bool = False, convert: bool = False, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
+    on_done: Callable[[ImportOutcome], None] | None = None, on_wait: Callable[[], None] | None = None,
 ) -> BatchResult:
-    """Import every file; write one JSON per accepted report plus findings.csv/.xlsx."""
-    options = {"roster": roster, "year": year, "strict": strict, "convert": convert}
-    imported: dict[Path, Imported] = {}
-    if jobs > 1 and len(paths) > 1:
-        _WORKER[form.source] = form  # forked workers inherit the loaded form
-        # Chunks keep the per-task overhead small while the progress bar still moves.
-        size = max(1, min(16, len(paths) // (jobs * 4)))
-        chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_worker_import, form.source, chunk, options): chunk for chunk in chunks}
-            for future in as_completed(futures):
-                try:
-                    done = future.result()
-                except Exception as exc:  # a crashed worker still leaves its files listed
-                    failed = error("file.unreadable", f"文件无法读取（{type(exc).__name__}）。")
-                    done = [(ImportOutcome(path, None, [failed], ""), None) for path in futures[future]]
-                for item in done:
-                    imported[item[0].source] = item
-                    if on_done:
-                        on_done(item[0])
-    else:
-        for path in paths:
-            imported[path] = _import_one(path, form, options)
-            if on_done:
-                on_done(imported[path][0])
-    result = BatchResult([imported[p][0] for p in paths])
-    _reject_duplicates(result.outcomes)
+    """Import every file; write one JSON per accepted report plus findings.csv/.xlsx.
+
+    Safe to kill and run again: each JSON is written atomically as soon as its file and every
+    file before it are read (so duplicates and names are decided in input order, as in an
+    uninterrupted run), and findings.csv/.xlsx are written last. Imports into the same
+    folder take turns: `on_wait` is called when another one holds the folder."""
+    paths = list(dict.fromkeys(paths))
     outdir.mkdir(parents=True, exist_ok=True)
-    used: set[str] = set()
-    jobs_to_write = []
-    for outcome in result.accepted:
-        assert outcome.report is not None
-        target = outdir / _unique(report_filename(outcome.report, outcome.source), used)
-        result.written[outcome.source] = target
-        jobs_to_write.append((target, imported[outcome.source][1] or outcome.report.to_json()))
-    # write_atomic fsyncs each file; threads let those waits overlap.
-    with ThreadPoolExecutor(max_workers=8) as writers:
-        list(writers.map(lambda job: write_atomic(*job), jobs_to_write))
-    write_atomic(outdir / FINDINGS_CSV, findings_csv(result))
-    write_atomic(outdir / FINDINGS_XLSX, findings_xlsx(result))
+    result = BatchResult([])
+    with _folder_lock(outdir, on_wait), ThreadPoolExecutor(max_workers=8) as writers:
+        _remove_leftovers(outdir)
+        first: dict[tuple[str, int], ImportOutcome] = {}
+        used: set[str] = set()
+        writes = []
+        for outcome, text in import_many(paths, form, roster=roster, year=year, strict=strict, convert=convert,
+                                         jobs=jobs, limits=limits):
+            result.outcomes.append(outcome)
+            _reject_duplicate(outcome, first)
+            if not outcome.rejected:
+                assert outcome.report is not None
+                target = outdir / _unique(report_filename(outcome.report, outcome.source), used)
+                result.written[outcome.source] = target
+                # write_atomic fsyncs each file; threads let those waits overlap.
+                writes.append(writers.submit(write_atomic, target, text or outcome.report.to_json()))
+            if on_done:
+                on_done(outcome)
+        for write in writes:
+            write.result()
+        write_atomic(outdir / FINDINGS_CSV, findings_csv(result))
+        write_atomic(outdir / FINDINGS_XLSX, findings_xlsx(result))
     return result
 
 
-def _reject_duplicates(outcomes: list[ImportOutcome]) -> None:
+@contextmanager
+def _folder_lock(folder: Path, on_wait: Callable[[], None] | None) -> Iterator[None]:
+    """An exclusive lock on `folder` for one import; released by the OS if the process dies."""
+    path = folder / LOCK_FILE
+    while True:
+        handle = path.open("a+b")
+        if not _lock(handle, wait=False):
+            if on_wait:
+                on_wait()
+                on_wait = None
+            _lock(handle, wait=True)
+        try:  # the holder before us may have removed the file: then lock the new one
+            if os.path.samestat(os.fstat(handle.fileno()), os.stat(path)):
+                break
+        except FileNotFoundError:
+            pass
+        handle.close()
+    try:
+        yield
+    finally:
+        if os.name != "nt":  # an open file cannot be removed on Windows; it stays, harmless
+            path.unlink(missing_ok=True)
+        handle.close()
+
+
+def _lock(handle: io.BufferedRandom, wait: bool) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        while True:
+            try:
+                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+                return True
+            except OSError:
+                if not wait:
+                    return False
+                import time
+
+                time.sleep(0.2)
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        return True
+    except BlockingIOError:
+        return False
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Temp files of an import that was killed mid-write (only while holding the lock)."""
+    for path in folder.iterdir():
+        if _LEFTOVER.match(path.name) and path.is_file():
+            path.unlink(missing_ok=True)
+
+
+def _reject_duplicate(outcome: ImportOutcome, first: dict[tuple[str, int], ImportOutcome]) -> None:
     """Two accepted files for one unit and year would be summed twice: keep the first."""
-    first: dict[tuple[str, int], ImportOutcome] = {}
-    for outcome in outcomes:
-        report = outcome.report
-        if outcome.rejected or report is None:
-            continue
-        key = (report.unit.code or report.unit.name, report.year)
-        if key not in first:
-            first[key] = outcome
-            continue
+    report = outcome.report
+    if outcome.rejected or report is None:
+        return
+    key = (report.unit.code or report.unit.name, report.year)
+    if key not in first:
+        first[key] = outcome
+    else:
         finding = error("identity.duplicate", f"本批文件中 {first[key].source.name} 也是“{report.unit.name}”"
                         f"{report.year} 年度的报告，同一单位只能导入一份。请确认哪一份是最终版本，只保留那一份再导入。",
                         found=outcome.source.name, expected=first[key].source.name)

@@ -377,6 +377,13 @@ class _Values:
         if not number.is_finite():  # NaN, Infinity: Decimal parses them, comparisons would raise
             self._add(cell, "error", "value.text", f"的内容“{_clip(text)}”不是数字。", text, _expected(cell))
             return None
+        if raw.date_style and cell.type in ("int", "decimal"):
+            # Excel turns "3/1" or "2025-3-1" typed into a number cell into a date serial number.
+            day = self._serial_date(number)
+            shown = day.isoformat() if day else text
+            self._add(cell, "error", "value.date_in_number", f"填写的是日期 {shown}，这里应填写数字。"
+                      "请清除该单元格的格式后重新填写数字。", shown, _expected(cell))
+            return None
         if number < 0:
             self._add(cell, "error", "value.negative", f"填写了负数 {text.strip(_SPACES)}，应为不小于 0 的数。", text,
                       _expected(cell))
@@ -426,13 +433,19 @@ class _Values:
                       text, str(value))
         return value
 
+    def _serial_date(self, serial: Decimal) -> date | None:
+        """The day a spreadsheet date serial number stands for (None when out of range)."""
+        try:
+            return self.epoch + timedelta(days=int(serial)) if serial.is_finite() and serial.adjusted() < 7 else None
+        except OverflowError:
+            return None
+
     def _date(self, cell: InputCell, raw: RawCell) -> FieldValue:
         text = (raw.value or "").strip(_SPACES)
         if raw.kind == "n":
             try:
-                serial = Decimal(text)
-                day = self.epoch + timedelta(days=int(serial)) if serial.adjusted() < 7 else None
-            except (InvalidOperation, OverflowError, ValueError):
+                day = self._serial_date(Decimal(text))
+            except InvalidOperation:
                 day = None
             if day is not None and 2000 <= day.year <= 2100:
                 return day.isoformat()

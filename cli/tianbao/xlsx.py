@@ -16,7 +16,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from xml.etree import ElementTree
 from xml.etree.ElementTree import Element, ParseError
@@ -40,23 +40,56 @@ _T = _M + "t"
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits for one returned workbook (defaults fit a form many times over)."""
+    """Resource limits for one returned workbook (defaults fit a form many times over).
+
+    The field names are the keys of `tianbao import --limit KEY=VALUE` (see docs/security.md)."""
 
     max_file_bytes: int = 50 * 1024 * 1024
     max_members: int = 500
-    max_member_bytes: int = 64 * 1024 * 1024
+    max_member_bytes: int = 64 * 1024 * 1024  # any one part, e.g. a sheet's XML
     max_total_bytes: int = 256 * 1024 * 1024
     # Ratio checks only apply above this size: tiny members legitimately compress very well.
     ratio_floor_bytes: int = 1024 * 1024
     max_ratio: int = 200
     max_cells_per_sheet: int = 200_000  # non-empty cells
+    max_text_chars: int = 32_767  # Excel's own limit per cell: more cannot come from a real client
+    max_seconds: float = 60.0  # per file in a batch; 0 reads in-process without a time limit
 
 
 DEFAULT_LIMITS = Limits()
+_SIZE_UNITS = {"k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
+
+
+def limits_from(settings: list[str], base: Limits = DEFAULT_LIMITS) -> Limits:
+    """`base` with KEY=VALUE settings applied (sizes may end in KB/MB/GB); UserError when invalid."""
+    from tianbao.errors import UserError
+
+    known = {f.name: f for f in fields(Limits)}
+    changes: dict[str, int | float] = {}
+    for setting in settings:
+        key, sep, text = setting.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in known:
+            raise UserError(f"无法识别的限制“{setting}”，应写成 名称=数值，可用的名称：{'、'.join(known)}")
+        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgKMG][bB]?)?\s*", text)
+        if match is None:
+            raise UserError(f"限制“{setting}”的数值无效，应为不小于 0 的数（大小可带 KB、MB、GB）")
+        number = float(match.group(1)) * _SIZE_UNITS.get((match.group(2) or "").lower(), 1)
+        changes[key] = number if known[key].type in (float, "float") else int(number)
+    return replace(base, **changes)
 
 
 class XlsxError(Exception):
     """The file cannot be read as a workbook; the message says why, in Chinese."""
+
+
+class LimitExceeded(XlsxError):
+    """A configured limit was hit; where (sheet, cell) when known, the limit as `expected`."""
+
+    def __init__(self, message: str, expected: str, found: str, sheet: str | None = None,
+                 cell: str | None = None) -> None:
+        super().__init__(message)
+        self.expected, self.found, self.sheet, self.cell = expected, found, sheet, cell
 
 
 # ---------------------------------------------------------------------------------------
@@ -150,6 +183,7 @@ class RawCell:
     kind: str  # "n", "s" (any string), "b", "e", "d"
     value: str | None
     formula: str | None = None
+    date_style: bool = False  # a number shown as a date (a date typed into a number cell)
 
     @property
     def is_empty(self) -> bool:
@@ -187,23 +221,25 @@ class XlsxPackage:
     def __init__(self, data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
         self.limits = limits
         if len(data) > limits.max_file_bytes:
-            raise XlsxError(f"文件过大（{len(data) // (1024 * 1024)} MB），不像是一份填报工作簿")
+            raise file_too_large(len(data), limits)
         members = declared_members(data)
         if members is not None and members > limits.max_members:
-            raise XlsxError(f"文件包含 {members} 个部件，超出正常工作簿的范围，已拒绝读取")
+            raise _too_many_members(members, limits)
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
         except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
             raise XlsxError("文件已损坏或不完整（可能下载或复制时中断），请重新保存后再报送") from exc
         if len(infos) > limits.max_members:
-            raise XlsxError(f"文件包含 {len(infos)} 个部件，超出正常工作簿的范围，已拒绝读取")
+            raise _too_many_members(len(infos), limits)
         total = sum(info.file_size for info in infos)
         if total > limits.max_total_bytes:
-            raise XlsxError("文件解压后体积异常巨大（疑似“压缩炸弹”），已拒绝读取")
+            raise LimitExceeded("文件解压后体积异常巨大（疑似“压缩炸弹”），已拒绝读取。请重新保存工作簿后再报送",
+                                f"解压后不超过 {_mb(limits.max_total_bytes)}（max_total_bytes）", _mb(total))
         self._infos = {info.filename: info for info in infos}
         self._shared: list[str] | None = None
         self._workbook: WorkbookInfo | None = None
+        self._date_styles: frozenset[str] | None = None
 
     # -- members -------------------------------------------------------------------------
     def has(self, name: str) -> bool:
@@ -215,11 +251,14 @@ class XlsxPackage:
         if info is None:
             raise XlsxError(f"工作簿缺少必要的部件 {name}，文件可能已损坏")
         limits = self.limits
-        if info.file_size > limits.max_member_bytes or (
-            info.file_size > limits.ratio_floor_bytes
-            and info.file_size > limits.max_ratio * max(info.compress_size, 1)
-        ):
-            raise XlsxError(f"工作簿部件 {name} 解压后体积异常（疑似“压缩炸弹”），已拒绝读取")
+        if info.file_size > limits.max_member_bytes:
+            raise LimitExceeded(f"工作簿部件 {name} 解压后体积异常（疑似“压缩炸弹”），已拒绝读取",
+                                f"每个部件不超过 {_mb(limits.max_member_bytes)}（max_member_bytes）",
+                                _mb(info.file_size))
+        if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            raise LimitExceeded(f"工作簿部件 {name} 解压后体积异常（疑似“压缩炸弹”），已拒绝读取",
+                                f"压缩比不超过 {limits.max_ratio}（max_ratio）",
+                                str(info.file_size // max(info.compress_size, 1)))
         try:
             with self._zip.open(info) as handle:
                 # The declared size can lie: never read more than it promised.
@@ -233,6 +272,13 @@ class XlsxPackage:
 
     def _xml(self, name: str) -> Element:
         return parse_xml(self.read(name), name)
+
+    def check_xml_parts(self) -> None:
+        """Every XML part read within the limits and free of DTDs (for packages another library
+        parses after us, such as python-docx)."""
+        for name in self._infos:
+            if name.endswith((".xml", ".rels")):
+                self._xml(name)
 
     # -- workbook parts ------------------------------------------------------------------
     def workbook(self) -> WorkbookInfo:
@@ -286,6 +332,21 @@ class XlsxPackage:
                 self._shared = [_rich_text(si) for si in root.iter(_M + "si")]
         return self._shared
 
+    def date_styles(self) -> frozenset[str]:
+        """The cell style indexes (the `s` attribute) whose number format shows a date."""
+        if self._date_styles is None:
+            found: set[str] = set()
+            if self.has("xl/styles.xml"):
+                root = self._xml("xl/styles.xml")
+                custom = {f.get("numFmtId", ""): f.get("formatCode", "") for f in root.iter(_M + "numFmt")}
+                xfs = root.find(_M + "cellXfs")
+                for index, xf in enumerate(xfs if xfs is not None else []):
+                    number_format = xf.get("numFmtId", "0")
+                    if number_format in _DATE_FORMATS or _is_date_code(custom.get(number_format, "")):
+                        found.add(str(index))
+            self._date_styles = frozenset(found)
+        return self._date_styles
+
     def custom_properties(self) -> dict[str, str]:
         if not self.has("docProps/custom.xml"):
             return {}
@@ -301,6 +362,8 @@ class XlsxPackage:
             raise XlsxError(f"工作表“{info.name}”的内容缺失，文件可能已损坏")
         payload = self.read(info.path)
         strings = self.shared_strings()
+        dates = self.date_styles()
+        limits = self.limits
         data = SheetData()
         shared_formulas: dict[str, tuple[tuple[int, int], str]] = {}
         try:
@@ -310,14 +373,51 @@ class XlsxPackage:
                 if ref is None or len(element) == 0:
                     continue
                 position = _position(ref)
-                data.cells[position] = _raw_cell(element, position, strings, shared_formulas)
-                if len(data.cells) > self.limits.max_cells_per_sheet:
-                    raise XlsxError(f"工作表“{info.name}”的单元格数量异常，已拒绝读取")
+                raw = data.cells[position] = _raw_cell(element, position, strings, shared_formulas)
+                if raw.kind == "n" and dates and element.get("s") in dates:
+                    raw.date_style = True
+                if raw.value is not None and len(raw.value) > limits.max_text_chars:
+                    raise LimitExceeded(
+                        f"工作表“{info.name}”的单元格 {ref} 中有 {len(raw.value)} 个字符，超出每格 "
+                        f"{limits.max_text_chars} 个字符的上限（可能误粘贴了大量内容），已拒绝读取。"
+                        "请删除多余内容后再报送",
+                        f"不超过 {limits.max_text_chars} 个字符（max_text_chars）", f"{len(raw.value)} 个字符",
+                        info.name, ref)
+                if len(data.cells) > limits.max_cells_per_sheet:
+                    raise LimitExceeded(
+                        f"工作表“{info.name}”中有内容的单元格超过 {limits.max_cells_per_sheet} 个，远超填报表格的范围"
+                        "（可能在表格以外粘贴了大量内容），已拒绝读取。请删除表格以外的内容后重新保存再报送",
+                        f"不超过 {limits.max_cells_per_sheet} 个（max_cells_per_sheet）",
+                        f"超过 {limits.max_cells_per_sheet} 个", info.name)
         except DefusedXmlException as exc:
             raise XlsxError(f"工作表“{info.name}”含有不安全的 XML 声明（DTD/实体），已拒绝读取") from exc
         except (ParseError, ValueError) as exc:
             raise XlsxError(f"工作表“{info.name}”的内容无法解析（{_short(exc)}），文件可能已损坏") from exc
         return data
+
+
+def file_too_large(size: int, limits: Limits) -> LimitExceeded:
+    return LimitExceeded(f"文件过大（{_mb(size)}），不像是一份填报工作簿，已拒绝读取",
+                         f"不超过 {_mb(limits.max_file_bytes)}（max_file_bytes）", _mb(size))
+
+
+def _too_many_members(count: int, limits: Limits) -> LimitExceeded:
+    return LimitExceeded(f"文件包含 {count} 个部件，超出正常工作簿的范围（部件数量异常），已拒绝读取",
+                         f"不超过 {limits.max_members} 个（max_members）", str(count))
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+# Built-in number formats that show dates or times (ECMA-376 18.8.30, plus the CJK ones).
+_DATE_FORMATS = frozenset(str(n) for n in [*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)])
+
+
+def _is_date_code(code: str) -> bool:
+    """A custom number format showing a date: y, m, d or h outside quoted text, escapes and [colours]."""
+    plain = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code.split(";")[0]).lower()
+    return any(letter in plain for letter in "ymdh")
 
 
 def _without_dtd(payload: bytes) -> bool:

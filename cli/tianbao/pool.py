@@ -1,0 +1,108 @@
+"""Worker processes with a deadline per task: a pathological input is cut off, the rest goes on.
+
+`concurrent.futures` cannot stop one running task, so each worker here runs one task at a
+time and a task past its deadline is killed together with its worker, which is replaced.
+A worker that dies (out of memory, a crash in a C library) is reported the same way.
+Workers exit by themselves when the parent process disappears (e.g. killed with SIGKILL).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, Generic, TypeVar
+
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A task that gave no result: `timeout` (past its deadline) or `crash` (its worker died)."""
+
+    reason: str
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _serve(connection: Connection, function: Callable[[Any], Any], parent: int) -> None:
+    while True:
+        # Poll rather than block, so an orphaned worker notices its parent is gone.
+        if not connection.poll(1.0):
+            if os.getppid() != parent:
+                return
+            continue
+        try:
+            item = connection.recv()
+        except (EOFError, OSError):
+            return
+        connection.send(function(item))
+
+
+class _Worker:
+    def __init__(self, function: Callable[[Any], Any]) -> None:
+        context = _context()
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, function, os.getpid()), daemon=True)
+        self.process.start()
+        child.close()
+        self.task: tuple[Any, float] | None = None  # (item, deadline)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join()
+        self.connection.close()
+
+
+class TimedPool(Generic[Item]):
+    """Runs `function(item)` in `workers` processes, at most `seconds` per item."""
+
+    def __init__(self, function: Callable[[Item], Any], workers: int, seconds: float) -> None:
+        self.function = function
+        self.size = max(1, workers)
+        self.seconds = seconds
+
+    def run(self, items: Iterable[Item]) -> Iterator[tuple[Item, Any]]:
+        """(item, result or Failed) in completion order."""
+        pending = list(items)
+        pending.reverse()
+        workers = [_Worker(self.function) for _ in range(min(self.size, len(pending)))]
+        try:
+            while True:
+                for worker in workers:
+                    if worker.task is None and pending:
+                        item = pending.pop()
+                        worker.connection.send(item)
+                        worker.task = (item, time.monotonic() + self.seconds)
+                busy = [w for w in workers if w.task is not None]
+                if not busy:
+                    return
+                nearest = min(w.task[1] for w in busy if w.task is not None)
+                ready = wait([w.connection for w in busy], timeout=max(0.0, nearest - time.monotonic()))
+                for index, worker in enumerate(workers):
+                    if worker.task is None:
+                        continue
+                    item, deadline = worker.task
+                    if worker.connection in ready:
+                        try:
+                            result: Any = worker.connection.recv()
+                        except (EOFError, OSError):
+                            result = Failed("crash")
+                    elif time.monotonic() >= deadline:
+                        result = Failed("timeout")
+                    else:
+                        continue
+                    worker.task = None
+                    if isinstance(result, Failed):
+                        worker.stop()
+                        workers[index] = _Worker(self.function)
+                    yield item, result
+        finally:
+            for worker in workers:
+                worker.stop()
