@@ -19,9 +19,10 @@ from tianbao import __version__
 from tianbao.distribute import distribute, new_workbook
 from tianbao.errors import UserError
 from tianbao.formdef import Form, FormDefinitionError, builtin_form_paths, load_form, resolve_form
-from tianbao.importer import annotate, collect_inputs, findings_table, import_batch, import_file, summary_line
+from tianbao.importer import annotate, collect_inputs, findings_table, import_batch, import_many, summary_line
 from tianbao.publish import parse_date_option, publish, read_intro
 from tianbao.roster import Roster, load_roster
+from tianbao.xlsx import limits_from
 
 app = typer.Typer(
     name="tianbao",
@@ -140,6 +141,11 @@ StrictOption = Annotated[
 ConvertOption = Annotated[
     bool, typer.Option("--convert", help="用 LibreOffice 自动转换 .xls/.et/.ods 文件后继续导入（给出警告）")
 ]
+LimitOption = Annotated[
+    list[str] | None,
+    typer.Option("--limit", help="调整安全限制，可重复，例如 --limit max_seconds=120 --limit max_file_bytes=80MB"
+                 "（名称和默认值见 docs/security.md）"),
+]
 
 
 def _roster(path: Path | None, definition: Form) -> Roster | None:
@@ -161,6 +167,7 @@ def import_command(
     strict: StrictOption = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="并行进程数", min=1, max=64)] = 1,
     convert: ConvertOption = False,
+    limit: LimitOption = None,
     form: FormOption = None,
 ) -> None:
     """导入报送的工作簿或已发布的年报：校验后每个单位输出一个 JSON，问题清单写入 findings.csv 和 findings.xlsx。"""
@@ -170,13 +177,15 @@ def import_command(
 
         definition = resolve_form(form)
         units = _roster(roster, definition)
+        limits = limits_from(limit or [])
         files = collect_inputs(inputs, outdir)
         columns = (TextColumn("导入"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err_console, transient=True) as progress:
             task = progress.add_task("import", total=len(files))
             result = import_batch(
                 files, definition, outdir, roster=units, year=year, strict=strict, convert=convert,
-                jobs=jobs, on_done=lambda _outcome: progress.advance(task),
+                jobs=jobs, limits=limits, on_done=lambda _outcome: progress.advance(task),
+                on_wait=lambda: err_console.print(f"另一个导入正在写入 {outdir}，等它完成后再继续……", highlight=False),
             )
         for outcome in result.rejected:
             first = next((f for f in outcome.findings if f.is_error), None)
@@ -196,6 +205,7 @@ def check_command(
     year: YearOption = None,
     strict: StrictOption = False,
     convert: ConvertOption = False,
+    limit: LimitOption = None,
     form: FormOption = None,
 ) -> None:
     """检查报送的工作簿或已发布的年报并列出全部问题（不输出文件）；有错误时退出码为 1。"""
@@ -203,9 +213,10 @@ def check_command(
     def action() -> int:
         definition = resolve_form(form)
         units = _roster(roster, definition)
+        limits = limits_from(limit or [])
         outcomes = [
-            import_file(path, definition, roster=units, year=year, strict=strict, convert=convert)
-            for path in collect_inputs(files)
+            outcome for outcome, _json in import_many(collect_inputs(files), definition, roster=units, year=year,
+                                                      strict=strict, convert=convert, limits=limits)
         ]
         console.print(findings_table(outcomes))
         console.print(summary_line(outcomes), highlight=False)
@@ -224,6 +235,7 @@ def annotate_command(
     year: YearOption = None,
     strict: StrictOption = False,
     convert: ConvertOption = False,
+    limit: LimitOption = None,
     form: FormOption = None,
 ) -> None:
     """生成退回修改用的工作簿：问题单元格标红并附批注，第一页是带链接的错误清单。不会改动原文件。"""
@@ -236,7 +248,7 @@ def annotate_command(
         if target.resolve() == file.resolve():
             raise UserError("输出文件不能与报送的原文件相同")
         outcome = annotate(file, definition, target, roster=_roster(roster, definition), year=year,
-                           strict=strict, convert=convert)
+                           strict=strict, convert=convert, limits=limits_from(limit or []))
         errors = sum(1 for f in outcome.findings if f.is_error)
         console.print(f"已生成 {target}：{errors} 个错误、{len(outcome.findings) - errors} 个提示", highlight=False)
 

@@ -509,10 +509,10 @@ def finding_cells(finding: Finding) -> list[tuple[str, str]]:
 
 
 def annotate(path: Path, form: Form, output: Path, *, roster: Roster | None = None, year: int | None = None,
-             strict: bool = False, convert: bool = False) -> ImportOutcome:
+             strict: bool = False, convert: bool = False, limits: Limits = DEFAULT_LIMITS) -> ImportOutcome:
     """A fresh workbook with the department's values, every finding as a cell comment, and
     a first sheet listing the findings with links. The department's own file is only read."""
-    outcome, read = _import(path, form, ReadOptions(roster, year, strict), convert, DEFAULT_LIMITS)
+    outcome, read = _import(path, form, ReadOptions(roster, year, strict), convert, limits)
     if outcome.report is None or read is None:
         raise UserError(f"{path.name}：{outcome.findings[0].message}")
     report = outcome.report.model_copy(deep=True)
