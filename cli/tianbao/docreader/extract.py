@@ -263,6 +263,12 @@ def _docx_blocks(data: bytes) -> list[Block]:
     from docx.table import Table
     from docx.text.paragraph import Paragraph as DocxParagraph
 
+    from tianbao.xlsx import XlsxError, XlsxPackage
+
+    try:  # python-docx inflates every part: zip limits and a DTD-free check of its XML first
+        XlsxPackage(data).check_xml_parts()
+    except XlsxError as exc:
+        raise ExtractError(f"Word 文件已损坏或未通过安全检查：{exc}") from exc
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many types for a damaged package
