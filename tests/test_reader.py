@@ -7,6 +7,7 @@ fixtures are committed.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from decimal import Decimal
@@ -449,6 +450,47 @@ def test_a_member_that_lies_about_its_size_is_refused(good: bytes) -> None:
     package = XlsxPackage(good, Limits(max_member_bytes=1000))
     with pytest.raises(XlsxError, match="压缩炸弹"):
         package.workbook()
+
+
+def _with_cell_xml(data: bytes, member: str, a1: str, value: str) -> bytes:
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read(member).decode("utf-8")
+    patched, count = re.subn(rf'<c r="{a1}"( s="\d+")?>.*?</c>', rf'<c r="{a1}"\1><v>{value}</v></c>', sheet, count=1)
+    assert count == 1
+    return replace_member(data, member, patched.encode("utf-8"))
+
+
+def _member_of(data: bytes, sheet_name: str) -> str:
+    package = XlsxPackage(data)
+    info = next(s for s in package.workbook().sheets if s.name == sheet_name)
+    assert info.path is not None
+    return info.path
+
+
+@pytest.mark.parametrize("stored", ["NaN", "Infinity", "-inf", "1E+999999999", "1E-999999999"])
+def test_numbers_no_spreadsheet_writes_are_refused_cleanly(
+    tmp_path: Path, form: Form, good: bytes, count_cell: InputCell, stored: str
+) -> None:
+    member = _member_of(good, count_cell.sheet)
+    outcome = run(tmp_path, form, _with_cell_xml(good, member, count_cell.a1, stored))
+    assert outcome.report is not None
+    assert [f.rule for f in outcome.findings if f.cell == count_cell.a1][:1] in (
+        ["value.text"], ["value.magnitude"], ["value.fraction"],
+    )
+    total = next(c for c in form.computed_cells.values() if c.table == "t3" and c.row == "new")
+    outcome = run(tmp_path, form, _with_cell_xml(good, member, total.a1, stored))
+    assert outcome.report is not None and "file.unreadable" not in {f.rule for f in outcome.findings}
+
+
+def test_a_damaged_deflate_stream_is_a_clear_rejection(tmp_path: Path, form: Form, good: bytes) -> None:
+    archive = zipfile.ZipFile(io.BytesIO(good))
+    info = archive.getinfo("xl/workbook.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    damaged = bytearray(good)
+    for offset in range(start + 2, start + 40):
+        damaged[offset] ^= 0x5A
+    outcome = run(tmp_path, form, bytes(damaged))
+    finding = only(outcome, "file.unreadable")
+    assert outcome.report is None and "已损坏" in finding.message and "error" not in finding.message
 
 
 def test_sniff_by_content(good: bytes) -> None:
