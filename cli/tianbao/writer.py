@@ -152,7 +152,7 @@ class FormWorkbook:
         sheet = self.workbook.add_worksheet(name)
         sheet.set_paper(9)  # A4
         sheet.set_margins(left=0.6, right=0.6, top=0.75, bottom=0.75)
-        sheet.hide_gridlines(0)
+        sheet.hide_gridlines(1)  # gridlines on screen help filling; on paper only the borders
         self.sheets[name] = sheet
         return sheet
 
@@ -239,6 +239,8 @@ class FormWorkbook:
                 )
         for row_def in table.rows:
             sheet.set_row(origin.row + row_def.row - 1, 30 if table.landscape else 24)
+        for header_row in table.header_rows:
+            sheet.set_row(origin.row + header_row - 1, 24)
         values = self.report.tables[table.id]
         for cell in form.input_cells:
             if cell.section == table.id:
