@@ -8,6 +8,7 @@ the scripts in benchmarks/.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -27,6 +28,7 @@ from corpus import (
     members,
     replace_member,
     streamed_member,
+    with_cell,
     with_doctype,
     word_document,
 )
@@ -265,3 +267,46 @@ def test_unsafe_xml_never_reaches_a_parser_that_expands_it() -> None:
             if needle in text and path.name != "xlsx.py":
                 offenders.append(f"{path.name}: {needle}")
     assert offenders == []
+
+
+# ---------------------------------------------------------------------------------------
+# What the fuzzer found (benchmarks/fuzz_reader.py), and a short fuzz run for CI
+
+
+@pytest.mark.parametrize("stored", ["NaN", "Infinity", "-Infinity", "1E+999999999", "-1E+999999999", "1E-999999999"])
+def test_numbers_beyond_any_spreadsheet_in_every_kind_of_cell(tmp_path: Path, form: Form, stored: str) -> None:
+    # NaN made comparisons raise; int(Decimal("1E+999999999")) ran for ever; normalize() overflowed.
+    good = render(form, sample_report(form))
+    kinds = {c.type: c for c in form.input_cells}
+    total = next(iter(form.computed_cells.values()))
+    for sheet, a1 in [(c.sheet, c.a1) for c in kinds.values()] + [(total.sheet, total.a1)]:
+        path = tmp_path / "n.xlsx"
+        path.write_bytes(with_cell(good, sheet, a1, f"<v>{stored}</v>"))
+        outcome = import_file(path, form)
+        assert outcome.report is not None, (sheet, a1, outcome.findings)
+        assert not any(f.message.startswith(CATCH_ALL) for f in outcome.findings)
+
+
+def test_an_encrypted_zip_member_is_a_clear_rejection(tmp_path: Path, form: Form) -> None:
+    # zipfile raises RuntimeError for a member flagged as encrypted (zip password, not Office's).
+    data = bytearray(render(form, sample_report(form)))
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        data[at + 8] |= 0x01  # general purpose flag bit 0: encrypted
+        at = data.find(b"PK\x01\x02", at + 4)
+    path = tmp_path / "zipcrypto.xlsx"
+    path.write_bytes(bytes(data))
+    outcome = import_file(path, form)
+    assert outcome.report is None and "已损坏" in outcome.findings[0].message
+
+
+def test_a_short_fuzz_run_finds_no_uncaught_exception_or_hang(form: Form) -> None:
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "fuzz_reader.py"
+    spec = importlib.util.spec_from_file_location("fuzz_reader", path)
+    assert spec is not None and spec.loader is not None
+    fuzzer = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = fuzzer  # its dataclasses look their module up there
+    spec.loader.exec_module(fuzzer)
+    stats = fuzzer.fuzz(20, seed=6, timeout=HANG_GUARD, form=form)
+    assert stats.cases > 50 and stats.read and stats.refused
+    assert stats.failures == 0, fuzzer.distinct(stats)
