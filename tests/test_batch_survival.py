@@ -140,3 +140,12 @@ def test_two_imports_into_one_folder_take_turns(tmp_path: Path, form: Form) -> N
     listed = {row[0] for row in book["文件清单"].iter_rows(min_row=2, values_only=True)}
     assert {name[0] for name in listed} in ({"A"}, {"B"})
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
+def test_an_output_folder_that_cannot_be_written_is_a_one_line_error(tmp_path: Path, form: Form) -> None:
+    [workbook] = build_inbox(tmp_path / "in", form, "W", 1)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    done = subprocess.run(["tianbao", "import", str(workbook), "-o", str(blocker / "out")], capture_output=True,
+                          text=True, timeout=HANG_GUARD, check=False)
+    assert done.returncode == 2 and "无法写入输出文件夹" in done.stderr and "Traceback" not in done.stderr

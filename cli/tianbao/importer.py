@@ -301,6 +301,17 @@ def import_batch(
     uninterrupted run), and findings.csv/.xlsx are written last. Imports into the same
     folder take turns: `on_wait` is called when another one holds the folder."""
     paths = list(dict.fromkeys(paths))
+    try:
+        return _import_batch(paths, form, outdir, roster, year, strict, convert, jobs, limits, on_done, on_wait)
+    except OSError as exc:  # reading inputs never raises: this is the output folder
+        raise UserError(f"无法写入输出文件夹 {outdir}（{exc.strerror or exc}）") from exc
+
+
+def _import_batch(
+    paths: list[Path], form: Form, outdir: Path, roster: Roster | None, year: int | None, strict: bool,
+    convert: bool, jobs: int, limits: Limits, on_done: Callable[[ImportOutcome], None] | None,
+    on_wait: Callable[[], None] | None,
+) -> BatchResult:
     outdir.mkdir(parents=True, exist_ok=True)
     result = BatchResult([])
     with _folder_lock(outdir, on_wait), ThreadPoolExecutor(max_workers=8) as writers:
