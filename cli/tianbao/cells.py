@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 _CELL = re.compile(r"^([A-Z]{1,3})([1-9][0-9]{0,6})$")
 
@@ -106,8 +106,12 @@ def quote_sheet(sheet: str) -> str:
     return "'" + sheet.replace("'", "''") + "'"
 
 
-# Addresses repeat across every workbook written and read: parse each text once.
-@cache
+# Addresses repeat across every workbook written and read: parse each text once. Bounded:
+# a hostile workbook can name millions of distinct addresses, and batch workers live long.
+_CACHED = 1 << 16
+
+
+@lru_cache(maxsize=_CACHED)
 def _parse_cell(a1: str) -> Cell:
     match = _CELL.match(a1.strip().upper().replace("$", ""))
     if not match:
@@ -115,11 +119,11 @@ def _parse_cell(a1: str) -> Cell:
     return Cell(int(match.group(2)) - 1, column_index(match.group(1)))
 
 
-@cache
+@lru_cache(maxsize=_CACHED)
 def _parse_range(text: str) -> Range:
     return Range._parse(text)
 
 
-@cache
+@lru_cache(maxsize=_CACHED)
 def _a1(row: int, col: int) -> str:
     return f"{column_letters(col)}{row + 1}"
