@@ -65,6 +65,26 @@ def reports(out: Path) -> dict[str, dict]:
     return found
 
 
+def assert_workers_exit(marker: str) -> None:
+    """Worker processes of a killed import notice their parent is gone and exit (Linux: /proc)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    deadline = time.monotonic() + HANG_GUARD
+    while time.monotonic() < deadline:
+        alive = []
+        for entry in proc.iterdir():
+            try:
+                if entry.name.isdigit() and marker in (entry / "cmdline").read_bytes().decode("utf-8", "replace"):
+                    alive.append(entry.name)
+            except OSError:
+                continue
+        if not alive:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"orphaned workers still running: {alive}")
+
+
 def findings_rows(out: Path) -> list[str]:
     return (out / FINDINGS_CSV).read_text(encoding="utf-8-sig").splitlines()
 
@@ -99,6 +119,7 @@ def test_killed_batch_leaves_complete_json_and_a_rerun_matches_an_uninterrupted_
     process.communicate(timeout=HANG_GUARD)
     assert process.returncode == -signal.SIGKILL
 
+    assert_workers_exit(str(out))
     partial = reports(out)  # every JSON present parses: none is half-written
     assert 3 <= len(partial) < len(expected), "the batch was not interrupted halfway"
     assert all(partial[name] == expected[name] for name in partial)
