@@ -230,6 +230,10 @@ def build(folder: Path, form: Form | None = None) -> list[Case]:
     add("foreign.xlsx", foreign_workbook(), "identity.form", "不是用 tianbao 生成的")
     add("stray_rows.xlsx", stray_rows(good, count.sheet, 300_000, filled=True), "file.unreadable",
         "单元格超过", sheet=count.sheet)
+    flood = "".join(f"<si><t>{rng.randrange(10**6):06d}</t></si>" for _ in range(250_000))
+    shared = parts["xl/sharedStrings.xml"].decode("utf-8").replace("</sst>", flood + "</sst>")
+    add("shared_strings_flood.xlsx", replace_member(good, "xl/sharedStrings.xml", shared.encode("utf-8")),
+        "file.unreadable", "文字条目超过")
     add("empty_rows.xlsx", stray_rows(good, count.sheet, 300_000, filled=False), None)
     # XML surgery, not openpyxl: openpyxl cuts text at Excel's 32,767 characters when saving.
     # Varied characters: a repeated one would compress like a zip bomb and be refused as one.

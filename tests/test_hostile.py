@@ -191,7 +191,9 @@ def test_limits_are_configurable_from_the_api(tmp_path: Path, form: Form) -> Non
     assert not import_file(path, form).rejected
     outcome = import_file(path, form, limits=Limits(max_cells_per_sheet=5))
     [finding] = outcome.findings
-    assert outcome.report is None and finding.sheet and "max_cells_per_sheet" in (finding.expected or "")
+    assert outcome.report is None and "max_cells_per_sheet" in (finding.expected or "")
+    tree = import_file(path, form, limits=Limits(max_tree_bytes=1000))
+    assert tree.report is None and "max_tree_bytes" in (tree.findings[0].expected or "")
     small = import_file(path, form, limits=Limits(max_file_bytes=1000))
     assert "文件过大" in small.findings[0].message and "max_file_bytes" in (small.findings[0].expected or "")
     short = import_file(path, form, limits=Limits(max_text_chars=5))

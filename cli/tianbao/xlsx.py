@@ -51,7 +51,10 @@ class Limits:
     # Ratio checks only apply above this size: tiny members legitimately compress very well.
     ratio_floor_bytes: int = 1024 * 1024
     max_ratio: int = 200
-    max_cells_per_sheet: int = 200_000  # non-empty cells
+    max_cells_per_sheet: int = 200_000  # non-empty cells (and shared strings)
+    # Parts parsed as one tree (workbook, styles, relationships, properties, a .docx's XML) take
+    # some 15 times their size in memory; sheets and shared strings are streamed instead.
+    max_tree_bytes: int = 16 * 1024 * 1024
     max_text_chars: int = 32_767  # Excel's own limit per cell: more cannot come from a real client
     max_seconds: float = 60.0  # per file in a batch; 0 reads in-process without a time limit
 
@@ -271,7 +274,11 @@ class XlsxPackage:
         return payload
 
     def _xml(self, name: str) -> Element:
-        return parse_xml(self.read(name), name)
+        payload = self.read(name)
+        if len(payload) > self.limits.max_tree_bytes:
+            raise LimitExceeded(f"工作簿部件 {name} 的内容异常庞大（{_mb(len(payload))}），已拒绝读取",
+                                f"不超过 {_mb(self.limits.max_tree_bytes)}（max_tree_bytes）", _mb(len(payload)))
+        return parse_xml(payload, name)
 
     def check_xml_parts(self) -> None:
         """Every XML part read within the limits and free of DTDs (for packages another library
@@ -328,9 +335,25 @@ class XlsxPackage:
         if self._shared is None:
             self._shared = []
             if self.has("xl/sharedStrings.xml"):
-                root = self._xml("xl/sharedStrings.xml")
-                self._shared = [_rich_text(si) for si in root.iter(_M + "si")]
+                self._shared = self._read_shared_strings("xl/sharedStrings.xml")
         return self._shared
+
+    def _read_shared_strings(self, name: str) -> list[str]:
+        """Streamed: a large part of many tiny strings would take gigabytes as one tree."""
+        payload = self.read(name)
+        limit = self.limits.max_cells_per_sheet
+        strings: list[str] = []
+        try:
+            for element in _elements(payload, _M + "si"):
+                strings.append(_rich_text(element))
+                if len(strings) > limit:
+                    raise LimitExceeded(f"工作簿中的文字条目超过 {limit} 个，远超填报表格的范围，已拒绝读取",
+                                        f"不超过 {limit} 个（max_cells_per_sheet）", f"超过 {limit} 个")
+        except DefusedXmlException as exc:
+            raise XlsxError(f"工作簿部件 {name} 含有不安全的 XML 声明（DTD/实体），已拒绝读取") from exc
+        except (ParseError, ValueError) as exc:
+            raise XlsxError(f"工作簿部件 {name} 无法解析（{_short(exc)}），文件可能已损坏") from exc
+        return strings
 
     def date_styles(self) -> frozenset[str]:
         """The cell style indexes (the `s` attribute) whose number format shows a date."""
@@ -463,6 +486,24 @@ def _sheet_elements(payload: bytes) -> Iterator[Element]:
     else:
         root = ElementTree.fromstring(payload)
         yield from root.iter(_C)
+
+
+def _elements(payload: bytes, tag: str) -> Iterator[Element]:
+    """Each complete `tag` element of a part, streamed; what was yielded is then dropped."""
+    if len(payload) <= _STREAM_ABOVE and _without_dtd(payload):
+        yield from ElementTree.fromstring(payload).iter(tag)
+        return
+    if _without_dtd(payload):
+        events = ElementTree.iterparse(io.BytesIO(payload), events=("start", "end"))
+    else:
+        events = defused_iterparse(io.BytesIO(payload), events=("start", "end"), forbid_dtd=True)
+    root = None
+    for event, element in events:
+        if root is None:
+            root = element
+        if event == "end" and element.tag == tag:
+            yield element
+            root.clear()
 
 
 def _kept(events: Iterator[tuple[str, Element]]) -> Iterator[Element]:
