@@ -192,6 +192,8 @@ def test_limits_are_configurable_from_the_api(tmp_path: Path, form: Form) -> Non
     outcome = import_file(path, form, limits=Limits(max_cells_per_sheet=5))
     [finding] = outcome.findings
     assert outcome.report is None and "max_cells_per_sheet" in (finding.expected or "")
+    total = import_file(path, form, limits=Limits(max_cells_total=20))
+    assert total.report is None and "max_cells_total" in (total.findings[0].expected or "")
     tree = import_file(path, form, limits=Limits(max_tree_bytes=1000))
     assert tree.report is None and "max_tree_bytes" in (tree.findings[0].expected or "")
     small = import_file(path, form, limits=Limits(max_file_bytes=1000))

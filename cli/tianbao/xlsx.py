@@ -52,6 +52,7 @@ class Limits:
     ratio_floor_bytes: int = 1024 * 1024
     max_ratio: int = 200
     max_cells_per_sheet: int = 200_000  # non-empty cells (and shared strings)
+    max_cells_total: int = 400_000  # non-empty cells of all sheets read, held in memory together
     # Parts parsed as one tree (workbook, styles, relationships, properties, a .docx's XML) take
     # some 15 times their size in memory; sheets and shared strings are streamed instead.
     max_tree_bytes: int = 16 * 1024 * 1024
@@ -243,6 +244,7 @@ class XlsxPackage:
         self._shared: list[str] | None = None
         self._workbook: WorkbookInfo | None = None
         self._date_styles: frozenset[str] | None = None
+        self._cells_read = 0
 
     # -- members -------------------------------------------------------------------------
     def has(self, name: str) -> bool:
@@ -406,6 +408,13 @@ class XlsxPackage:
                         "请删除多余内容后再报送",
                         f"不超过 {limits.max_text_chars} 个字符（max_text_chars）", f"{len(raw.value)} 个字符",
                         info.name, ref)
+                self._cells_read += 1
+                if self._cells_read > limits.max_cells_total:
+                    raise LimitExceeded(
+                        f"工作簿中有内容的单元格超过 {limits.max_cells_total} 个，远超填报表格的范围"
+                        "（可能在表格以外粘贴了大量内容），已拒绝读取。请删除表格以外的内容后重新保存再报送",
+                        f"不超过 {limits.max_cells_total} 个（max_cells_total）", f"超过 {limits.max_cells_total} 个",
+                        info.name)
                 if len(data.cells) > limits.max_cells_per_sheet:
                     raise LimitExceeded(
                         f"工作表“{info.name}”中有内容的单元格超过 {limits.max_cells_per_sheet} 个，远超填报表格的范围"
