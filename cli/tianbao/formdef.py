@@ -498,10 +498,6 @@ class Form:
         """Every (row, column) that holds a value, inputs and computed, in form order."""
         return [(row.id, column.id) for row in table.rows for column in self.row_columns(table, row)]
 
-    def cell_label(self, table_id: str, row_id: str, column_id: str) -> str:
-        table = self.table(table_id)
-        return f"{_by_id(table.rows, row_id).label}·{_by_id(table.columns, column_id).label}"
-
 
 def _by_id(items: list[Any], item_id: str) -> Any:
     for item in items:

@@ -27,7 +27,7 @@ from xlsxwriter.worksheet import Worksheet
 from tianbao import __version__
 from tianbao.cells import Cell, Range, column_index, quote_sheet
 from tianbao.formdef import FieldDef, FieldsSection, Form, InputCell, TableSection
-from tianbao.model import Report, Unit, empty_report, write_atomic
+from tianbao.model import Report, Unit, write_atomic
 from tianbao.rules import CHECK_FAIL, check_value, computed_formula, expand_rule, recompute
 
 META_SHEET = "_tianbao"
@@ -479,10 +479,6 @@ def protect_structure(xlsx: bytes, password: str) -> bytes:
 
 # ---------------------------------------------------------------------------------------
 # Entry points used by the CLI and other stages
-
-
-def blank_report(form: Form, unit_name: str = "", year: int = 0, unit_code: str = "", level: str = "") -> Report:
-    return empty_report(form, Unit(code=unit_code, name=unit_name, level=level), year)
 
 
 def render_workbook(form: Form, report: Report, options: WriteOptions | None = None) -> bytes:
