@@ -14,6 +14,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -376,8 +377,6 @@ def _lock(handle: io.BufferedRandom, wait: bool) -> bool:
             except OSError:
                 if not wait:
                     return False
-                import time
-
                 time.sleep(0.2)
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
