@@ -2,7 +2,7 @@
 
     python benchmarks/fuzz_reader.py --seconds 3600 [--seed 1] [--timeout 20] [--save DIR]
 
-Seeds are generated department workbooks (and one published Word report). Each case mutates
+Seeds are generated department workbooks and one published report (Word, HTML, text). Each case mutates
 one seed at one of four levels -- raw bytes, zip members, XML nodes, cell values -- and runs
 `tianbao.importer.import_file` on it in a worker process with a per-case timeout and a memory
 cap. Outcomes:
@@ -91,7 +91,8 @@ def seeds(form: Form) -> list[tuple[str, bytes]]:
         from tianbao.publish import render as render_document
         from tianbao.publish.document import build_document
 
-        found.append(("docx", render_document(build_document(form, seed_report(form, rng)), "docx")))
+        document = build_document(form, seed_report(form, rng))
+        found += [(kind, render_document(document, kind)) for kind in ("docx", "html", "txt")]
     except (ImportError, TypeError):  # the publisher's API is optional for fuzzing the reader
         pass
     return found
