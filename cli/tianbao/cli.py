@@ -143,7 +143,8 @@ ConvertOption = Annotated[
 ]
 LimitOption = Annotated[
     list[str] | None,
-    typer.Option("--limit", help="调整安全限制，可重复，例如 --limit max_seconds=120 --limit max_file_bytes=80MB"
+    typer.Option("--limit", metavar="名称=数值",
+                 help="调整安全限制，可重复，例如 --limit max_seconds=120 --limit max_file_bytes=80MB"
                  "（名称和默认值见 docs/security.md）"),
 ]
 
