@@ -69,7 +69,8 @@ def filled_report(form: Form, unit: Unit, rng: random.Random, rule_maker: bool) 
     t4["direct_upheld"] = rng.choice([0, 0, 1])
     received_total = sum(values["new"][c] for c in applicant_columns)
     for field, text in SAMPLE_TEXT.items():
-        report.fields["overview"][field] = text.format(n=received_total if field == "on_request" else 100 + received_total)
+        count = received_total if field == "on_request" else 100 + received_total
+        report.fields["overview"][field] = text.format(n=count)
     report.fields["problems"]["text"] = "主动公开的深度和广度仍需拓展。下一步将加强培训，提升公开质量。"
     report.fields["other"]["text"] = "无其他需要报告的事项。"
     report.fields["other"]["fee_count"] = 0
