@@ -15,7 +15,6 @@ import random
 import re
 import sys
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from msoffcrypto.format.ooxml import OOXMLFile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from test_reader import input_cell, render, replace_member, sample_report
+from test_reader import edited, input_cell, render, replace_member, sample_report
 from tianbao.formdef import Form, InputCell, TableSection, resolve_form
 from tianbao.xlsx import XlsxPackage
 
@@ -119,14 +118,6 @@ def lying_size(data: bytes, name: str, declared: int) -> bytes:
             return bytes(raw)
         at += 4
     raise AssertionError(name)
-
-
-def edited(data: bytes, change: Callable[[openpyxl.Workbook], None]) -> bytes:
-    book = openpyxl.load_workbook(io.BytesIO(data))
-    change(book)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def encrypted(data: bytes) -> bytes:

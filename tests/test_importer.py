@@ -13,9 +13,9 @@ import docx
 import jsonschema
 import openpyxl
 import pytest
-from msoffcrypto.format.ooxml import OOXMLFile
 from typer.testing import CliRunner
 
+from corpus import encrypted
 from test_reader import edited, input_cell, render, sample_report
 from tianbao.cli import app
 from tianbao.formdef import Form, load_form, resolve_form
@@ -41,12 +41,6 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def good(form: Form) -> bytes:
     return render(form, sample_report(form))
-
-
-def encrypted(data: bytes) -> bytes:
-    out = io.BytesIO()
-    OOXMLFile(io.BytesIO(data)).encrypt("secret", out)
-    return out.getvalue()
 
 
 def ods() -> bytes:
