@@ -89,3 +89,16 @@ def test_choice_list_must_fit_excel() -> None:
         raw["sections"][0]["fields"][2]["choices"] = [f"层级{i:03d}很长的名字" for i in range(40)]
 
     assert "255" in _error(mutate)
+
+
+def test_a_field_reference_into_a_table_is_a_definition_error() -> None:
+    # Once decided by `assert isinstance`, which `python -O` skips (then an AttributeError).
+    def mutate(raw):
+        raw["narrative_checks"][0]["compare"] = ["t2.regulations"]
+
+    assert "narrative_checks[0].compare" in _error(mutate) and "t2.regulations" in _error(mutate)
+
+
+def test_an_identity_section_that_is_a_table_is_a_definition_error() -> None:
+    message = _error(lambda raw: raw.setdefault("identity", {}).update(section="t2"))
+    assert "identity.section" in message and "fields" in message

@@ -366,11 +366,15 @@ class Form:
             raise KeyError(table_id)
         return section
 
+    def fields_section(self, section_id: str) -> FieldsSection:
+        section = self.section(section_id)
+        if not isinstance(section, FieldsSection):
+            raise KeyError(section_id)
+        return section
+
     @property
     def identity_section(self) -> FieldsSection:
-        section = self.section(self.spec.identity.section)
-        assert isinstance(section, FieldsSection)
-        return section
+        return self.fields_section(self.spec.identity.section)
 
     @cached_property
     def identity_fields(self) -> dict[str, str]:
@@ -388,9 +392,7 @@ class Form:
         return self.field(self.identity_section.id, self.identity_fields[role]).choices
 
     def field(self, section_id: str, field_id: str) -> FieldDef:
-        section = self.section(section_id)
-        assert isinstance(section, FieldsSection)
-        for field in section.fields:
+        for field in self.fields_section(section_id).fields:
             if field.id == field_id:
                 return field
         raise KeyError(field_id)
@@ -760,7 +762,7 @@ def _narrative_problems(form: Form) -> list[str]:
                     continue
                 table = form.table(parts[0])
                 row = _by_id(table.rows, parts[1])
-            except (KeyError, AssertionError):
+            except KeyError:
                 problems.append(f"{where}: “{ref}” 不存在")
                 continue
             if parts[2] not in {c.id for c in form.row_columns(table, row)}:

@@ -198,7 +198,8 @@ def _detail_sheet(book: FormWorkbook, styles: _Styles, result: MergeResult, colu
     for offset, entry in enumerate(entries):
         row = FIRST_DATA_ROW + offset
         report = entry.report
-        assert report is not None
+        if report is None:  # summed entries always carry their report
+            continue
         sheet.write_string(row, 0, entry.code, styles.text)
         sheet.write_string(row, 1, entry.name, styles.text)
         sheet.write_string(row, 2, entry.status, styles.status_style(entry.status))
@@ -312,7 +313,8 @@ def _texts_sheet(book: FormWorkbook, styles: _Styles, result: MergeResult) -> No
     for offset, entry in enumerate(units):
         row = 2 + offset
         report = entry.report
-        assert report is not None
+        if report is None:  # filtered above
+            continue
         sheet.set_row(row, 150)
         sheet.write_string(row, 0, entry.code, styles.wrap)
         sheet.write_string(row, 1, entry.name, styles.wrap)

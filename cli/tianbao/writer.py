@@ -286,7 +286,8 @@ class FormWorkbook:
                         rule.check.label.text, fmt.check_label,
                     )
             for instance in expand_rule(self.form, rule):
-                assert instance.check_cell is not None
+                if instance.check_cell is None:  # the form check allows no rule instance without its cell
+                    continue
                 cell = Cell.parse(instance.check_cell)
                 sheet.write_formula(
                     cell.row, cell.col, check_formula(self.form, instance, rule.check.sheet),

@@ -93,8 +93,7 @@ def _compare(form: Form, report: Report, check: NarrativeCheck, stated: Decimal,
             values[field_id] = _typed(field, str(stated))  # the text is the only source of this field
             return None
         expected: Number = values[field_id]  # type: ignore[assignment]
-        section = form.section(section_id)
-        assert isinstance(section, FieldsSection)
+        section = form.fields_section(section_id)
         sheet, cells = section.sheet, [Cell(field.row - 1, column_index(section.input_column)).a1]
     else:
         expected = 0
