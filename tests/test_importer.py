@@ -13,11 +13,10 @@ import docx
 import jsonschema
 import openpyxl
 import pytest
-from typer.testing import CliRunner
 
+from clirun import tianbao
 from corpus import encrypted
 from test_reader import edited, input_cell, render, sample_report
-from tianbao.cli import app
 from tianbao.formdef import Form, load_form, resolve_form
 from tianbao.importer import (
     ANNOTATION_SHEET,
@@ -35,7 +34,6 @@ from tianbao.xlsx import OLE2_MAGIC
 
 SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "report.schema.json"
 MINI = Path(__file__).resolve().parent / "forms" / "mini.yaml"
-runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +155,13 @@ def test_same_unit_twice_keeps_the_first(tmp_path: Path, form: Form, good: bytes
         (tmp_path / name).write_bytes(good)
     result = import_batch([tmp_path / "a.xlsx", tmp_path / "b.xlsx"], form, tmp_path / "out")
     assert [o.source.name for o in result.rejected] == ["b.xlsx"]
-    assert result.rejected[0].findings[-1].rule == "identity.duplicate"
+    second = result.rejected[0]
+    assert [f.rule for f in second.findings if f.rule == "identity.duplicate"] == ["identity.duplicate"]
+    assert second.report is not None and second.report.findings == second.findings
+    with (tmp_path / "out" / FINDINGS_CSV).open(encoding="utf-8-sig") as handle:
+        listed = [(r["文件"], r["规则"]) for r in csv.DictReader(handle)]
+    assert listed.count(("b.xlsx", "identity.duplicate")) == 1
+    assert ("a.xlsx", "identity.duplicate") not in listed
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "D01_区测试局_2025.json", FINDINGS_CSV, FINDINGS_XLSX,
     ]
@@ -187,7 +191,7 @@ def test_import_command(tmp_path: Path, form: Form, good: bytes) -> None:
     (folder / "Thumbs.db").write_bytes(OLE2_MAGIC)
     (folder / "__MACOSX").mkdir()
     (folder / "__MACOSX" / "._好.xlsx").write_bytes(b"resource fork")
-    result = runner.invoke(app, ["import", str(folder), "-o", str(tmp_path / "out"), "--year", "2025"])
+    result = tianbao("import", str(folder), "-o", str(tmp_path / "out"), "--year", "2025")
     assert result.exit_code == 0, result.output
     assert "接收 1 个" in result.output
     data = json.loads((tmp_path / "out" / "D01_区测试局_2025.json").read_text(encoding="utf-8"))
@@ -195,18 +199,18 @@ def test_import_command(tmp_path: Path, form: Form, good: bytes) -> None:
     assert "\\u" not in (tmp_path / "out" / "D01_区测试局_2025.json").read_text(encoding="utf-8")
 
     (folder / "坏.xlsx").write_bytes(b"")
-    result = runner.invoke(app, ["import", str(folder), "-o", str(tmp_path / "out2"), "--jobs", "2"])
+    result = tianbao("import", str(folder), "-o", str(tmp_path / "out2"), "--jobs", "2")
     assert result.exit_code == 1
     assert "退回 1 个" in result.output and "坏.xlsx" in result.output
 
 
 def test_check_command(tmp_path: Path, form: Form, good: bytes) -> None:
     (tmp_path / "好.xlsx").write_bytes(good)
-    result = runner.invoke(app, ["check", str(tmp_path / "好.xlsx")])
+    result = tianbao("check", str(tmp_path / "好.xlsx"))
     assert result.exit_code == 0, result.output
     cell = input_cell(form, "t3", "new", "natural_person")
     (tmp_path / "坏.xlsx").write_bytes(edited(good, lambda book: book[cell.sheet].__setitem__(cell.a1, "0件")))
-    result = runner.invoke(app, ["check", str(tmp_path / "好.xlsx"), str(tmp_path / "坏.xlsx")])
+    result = tianbao("check", str(tmp_path / "好.xlsx"), str(tmp_path / "坏.xlsx"))
     assert result.exit_code == 1
     assert "坏.xlsx" in result.output and f"{cell.sheet}!{cell.a1}" in result.output and "0件" in result.output
     assert "Traceback" not in result.output
@@ -233,7 +237,7 @@ def test_annotate_builds_a_fresh_workbook_and_leaves_the_original_alone(
     source.write_bytes(edited(good, spoil))
     before = source.read_bytes()
     target = tmp_path / "退回_报送.xlsx"
-    result = runner.invoke(app, ["annotate", str(source), "-o", str(target), "--strict"])
+    result = tianbao("annotate", str(source), "-o", str(target), "--strict")
     assert result.exit_code == 0, result.output
     assert source.read_bytes() == before
 
@@ -266,7 +270,7 @@ def test_annotate_refuses_a_file_that_is_no_workbook(tmp_path: Path, form: Form)
     (tmp_path / "a.xlsx").write_bytes(b"%PDF-1.4")
     with pytest.raises(Exception, match="PDF"):
         annotate(tmp_path / "a.xlsx", form, tmp_path / "out.xlsx")
-    result = runner.invoke(app, ["annotate", str(tmp_path / "a.xlsx")])
+    result = tianbao("annotate", str(tmp_path / "a.xlsx"))
     assert result.exit_code == 2 and "PDF" in result.output
 
 
@@ -283,7 +287,7 @@ def test_committed_schema_describes_the_json_we_write(form: Form) -> None:
     report = sample_report(form)
     report.findings.append(Finding(rule="R1", severity="error", message="示例", sheet="表三", cell="D6"))
     jsonschema.validate(json.loads(report.to_json()), committed)
-    result = runner.invoke(app, ["schema"])
+    result = tianbao("schema")
     assert result.exit_code == 0 and json.loads(result.output)["title"] == "Report"
 
 
@@ -295,7 +299,7 @@ def test_a_second_form_imports_without_code_changes(tmp_path: Path) -> None:
     report.fields["notes"]["summary"] = "概述文字"
     (tmp_path / "mini.xlsx").write_bytes(render(mini, report))
     command = ["import", str(tmp_path / "mini.xlsx"), "-o", str(tmp_path / "out"), "--form", str(MINI)]
-    result = runner.invoke(app, command)
+    result = tianbao(*command)
     assert result.exit_code == 0, result.output
     loaded = load_report(tmp_path / "out" / "M1_小单位_2025.json", mini)
     recompute(mini, report.tables)

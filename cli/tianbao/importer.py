@@ -157,7 +157,7 @@ def _import(path: Path, form: Form, options: ReadOptions, convert_other: bool,
     findings = notes + result.findings
     report = result.report
     if report is not None:
-        report.findings = findings
+        report.findings = findings  # one list for outcome and report: a finding added later reaches both
         report.provenance = Provenance(
             source_kind=result.meta.get("source_kind", "workbook"),  # type: ignore[arg-type]
             source_file=path.name, sha256=sha, generated_at=result.meta.get("generated_at"),
@@ -324,8 +324,7 @@ def _import_batch(
                                          jobs=jobs, limits=limits):
             result.outcomes.append(outcome)
             _reject_duplicate(outcome, first)
-            if not outcome.rejected:
-                assert outcome.report is not None
+            if not outcome.rejected and outcome.report is not None:
                 target = outdir / _unique(report_filename(outcome.report, outcome.source), used)
                 result.written[outcome.source] = target
                 # write_atomic fsyncs each file; threads let those waits overlap.
@@ -404,8 +403,7 @@ def _reject_duplicate(outcome: ImportOutcome, first: dict[tuple[str, int], Impor
         finding = error("identity.duplicate", f"本批文件中 {first[key].source.name} 也是“{report.unit.name}”"
                         f"{report.year} 年度的报告，同一单位只能导入一份。请确认哪一份是最终版本，只保留那一份再导入。",
                         found=outcome.source.name, expected=first[key].source.name)
-        outcome.findings.append(finding)
-        report.findings.append(finding)
+        outcome.findings.append(finding)  # the report's list is this same list
 
 
 def report_filename(report: Report, source: Path) -> str:
