@@ -4,6 +4,11 @@
 time and a task past its deadline is killed together with its worker, which is replaced.
 A worker that dies (out of memory, a crash in a C library) is reported the same way.
 Workers exit by themselves when the parent process disappears (e.g. killed with SIGKILL).
+
+Workers are forked where the system can (fast, and they inherit what the parent loaded) and
+spawned elsewhere (Windows). TIANBAO_START_METHOD=spawn forces spawning, so that the Windows
+way is tested on Linux too. A task's deadline starts when its worker is ready, not when the
+worker is started: a spawned worker first imports the package.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
+from tianbao.errors import UserError
+
 Item = TypeVar("Item")
 
 
@@ -26,12 +33,18 @@ class Failed:
     reason: str
 
 
+START_METHOD_VARIABLE = "TIANBAO_START_METHOD"
+_READY = "ready"
+
+
 def _context() -> Any:
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    chosen = os.environ.get(START_METHOD_VARIABLE) or ("fork" if "fork" in methods else "spawn")
+    return multiprocessing.get_context(chosen if chosen in methods else "spawn")
 
 
 def _serve(connection: Connection, function: Callable[[Any], Any], parent: int) -> None:
+    connection.send(_READY)
     while True:
         # Poll rather than block, so an orphaned worker notices its parent is gone.
         if not connection.poll(1.0):
@@ -52,6 +65,7 @@ class _Worker:
         self.process = context.Process(target=_serve, args=(child, function, os.getpid()), daemon=True)
         self.process.start()
         child.close()
+        self.ready = False
         self.task: tuple[Any, float] | None = None  # (item, deadline)
 
     def stop(self) -> None:
@@ -76,16 +90,22 @@ class TimedPool(Generic[Item]):
         try:
             while True:
                 for worker in workers:
-                    if worker.task is None and pending:
+                    if worker.ready and worker.task is None and pending:
                         item = pending.pop()
                         worker.connection.send(item)
                         worker.task = (item, time.monotonic() + self.seconds)
+                starting = [w for w in workers if not w.ready]
                 busy = [w for w in workers if w.task is not None]
-                if not busy:
+                if not busy and not (starting and pending):
                     return
-                nearest = min(w.task[1] for w in busy if w.task is not None)
-                ready = wait([w.connection for w in busy], timeout=max(0.0, nearest - time.monotonic()))
+                deadlines = [w.task[1] for w in busy if w.task is not None]
+                timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+                ready = wait([w.connection for w in (*starting, *busy)], timeout=timeout)
                 for index, worker in enumerate(workers):
+                    if not worker.ready:
+                        if worker.connection in ready:
+                            self._greet(worker)
+                        continue
                     if worker.task is None:
                         continue
                     item, deadline = worker.task
@@ -106,3 +126,14 @@ class TimedPool(Generic[Item]):
         finally:
             for worker in workers:
                 worker.stop()
+
+    @staticmethod
+    def _greet(worker: _Worker) -> None:
+        """A starting worker's first message. A worker that cannot even start is no file's
+        fault: every worker would fail the same way, so the whole run stops."""
+        try:
+            worker.ready = worker.connection.recv() == _READY
+        except (EOFError, OSError):
+            worker.ready = False
+        if not worker.ready:
+            raise UserError("无法启动读取文件的处理进程，请检查 tianbao 的安装是否完整。")
