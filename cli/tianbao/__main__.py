@@ -1,3 +1,3 @@
-from tianbao.cli import app
+from tianbao.cli import entry
 
-app(prog_name="tianbao")
+entry()

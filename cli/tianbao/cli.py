@@ -50,6 +50,16 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+def entry() -> None:
+    """The program: `tianbao` and `python -m tianbao`."""
+    # A Chinese Windows console (or output redirected there) is GBK: a character it lacks
+    # (✓, a rare name) is shown as "?" rather than ending the command with a traceback.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+    app(prog_name="tianbao")
+
+
 def run(action: Callable[[], int | None]) -> None:
     with user_errors():
         code = action()
