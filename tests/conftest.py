@@ -1,7 +1,8 @@
 """Shared fixtures: the built-in form, and the real clients (LibreOffice, Chromium).
 
 Tests that need a real client skip when it is missing, unless TIANBAO_REQUIRE_CLIENTS=1
-(set by .ci/run), which turns the skip into a failure.
+(set by .ci/run), which turns the skip into a failure: then no test marked as needing a
+client may skip, for whatever reason.
 """
 
 from __future__ import annotations
@@ -15,6 +16,25 @@ from tianbao.formdef import Form, resolve_form
 from tianbao.office import find_soffice
 
 REQUIRE_CLIENTS = os.environ.get("TIANBAO_REQUIRE_CLIENTS") == "1"
+# The marker of each client, by the fixture that finds it.
+CLIENT_FIXTURES = {"soffice": "libreoffice", "chromium": "chromium", "ssconvert": "gnumeric"}
+CLIENT_MARKERS = tuple(CLIENT_FIXTURES.values())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a client's fixture carries its marker (so `-m "not libreoffice"` works)."""
+    for item in items:
+        for fixture in set(getattr(item, "fixturenames", ())) & CLIENT_FIXTURES.keys():
+            item.add_marker(CLIENT_FIXTURES[fixture])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    report = yield
+    if REQUIRE_CLIENTS and report.skipped and any(item.get_closest_marker(m) for m in CLIENT_MARKERS):
+        report.outcome = "failed"
+        report.longrepr = f"{item.nodeid}: a client test skipped, but TIANBAO_REQUIRE_CLIENTS=1 makes it mandatory"
+    return report
 
 
 def _missing(what: str) -> None:
@@ -44,3 +64,11 @@ def chromium() -> str:
             return found
     _missing("Chromium")
     raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="session")
+def ssconvert() -> str:
+    found = shutil.which("ssconvert")
+    if found is None:
+        _missing("Gnumeric (ssconvert)")
+    return found  # type: ignore[return-value]

@@ -13,6 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from clirun import start, tianbao
 from corpus import stray_rows
 from test_reader import render, sample_report
 from tianbao.formdef import Form
@@ -43,8 +44,7 @@ def build_inbox(folder: Path, form: Form, prefix: str, count: int, slow_every: i
 
 
 def tianbao_import(inbox: Path, out: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(["tianbao", "import", str(inbox), "-o", str(out), "--jobs", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return start("import", inbox, "-o", out, "--jobs", "2")
 
 
 def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
@@ -103,6 +103,7 @@ def reference(inbox: Path) -> tuple[Path, int]:
     return out, code
 
 
+@pytest.mark.slow
 def test_killed_batch_leaves_complete_json_and_a_rerun_matches_an_uninterrupted_run(
     inbox: Path, reference: tuple[Path, int], tmp_path: Path
 ) -> None:
@@ -136,6 +137,7 @@ def test_killed_batch_leaves_complete_json_and_a_rerun_matches_an_uninterrupted_
     assert not leftover.exists() and not (out / LOCK_FILE).exists()
 
 
+@pytest.mark.slow
 def test_two_imports_into_one_folder_take_turns(tmp_path: Path, form: Form) -> None:
     first = tmp_path / "a"
     second = tmp_path / "b"
@@ -167,6 +169,5 @@ def test_an_output_folder_that_cannot_be_written_is_a_one_line_error(tmp_path: P
     [workbook] = build_inbox(tmp_path / "in", form, "W", 1)
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")
-    done = subprocess.run(["tianbao", "import", str(workbook), "-o", str(blocker / "out")], capture_output=True,
-                          text=True, timeout=HANG_GUARD, check=False)
-    assert done.returncode == 2 and "无法写入输出文件夹" in done.stderr and "Traceback" not in done.stderr
+    done = tianbao("import", workbook, "-o", blocker / "out")
+    assert done.exit_code == 2 and "无法写入输出文件夹" in done.stderr

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import docx
 import pytest
-from typer.testing import CliRunner
 
+from clirun import tianbao
 from fixtures_docs import (
     UNIT,
     YEAR,
@@ -29,7 +29,6 @@ from fixtures_docs import (
     table_lines,
     truncated_docx,
 )
-from tianbao.cli import app
 from tianbao.docreader import read_document, read_document_bytes, sniff_document
 from tianbao.docreader.legacy import load_legacy_formats
 from tianbao.docreader.parts import find_title
@@ -119,10 +118,9 @@ def test_published_documents_read_back_to_the_same_report(form: Form, report: Re
 def test_publish_command_output_reads_back(tmp_path: Path, form: Form, report: Report) -> None:
     source = tmp_path / "report.json"
     source.write_text(report.to_json(), encoding="utf-8")
-    runner = CliRunner()
     for fmt in ("html", "docx", "txt"):
         out = tmp_path / f"年报.{fmt}"
-        result = runner.invoke(app, ["publish", str(source), "-o", str(out)])
+        result = tianbao("publish", str(source), "-o", str(out))
         assert result.exit_code == 0, result.output
         got, findings = read_document(out, form)
         assert got is not None and findings == [] and got.tables == report.tables, fmt
@@ -322,7 +320,7 @@ def test_import_checks_year_and_roster_for_documents(tmp_path: Path, form: Form,
 def test_check_command_reads_a_published_report(tmp_path: Path, form: Form, report: Report) -> None:
     path = tmp_path / "年报.txt"
     path.write_bytes(published(form, report, "txt"))
-    result = CliRunner().invoke(app, ["check", str(path)])
+    result = tianbao("check", str(path))
     assert result.exit_code == 0, result.output
     assert "接收" in result.output
 

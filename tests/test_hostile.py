@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+from clirun import tianbao
 from corpus import (
     ODD_TEXT_READ,
     SECRET,
@@ -34,16 +34,15 @@ from corpus import (
 )
 from test_reader import render, sample_report
 from tianbao import importer
-from tianbao.cli import app
 from tianbao.errors import UserError
 from tianbao.formdef import Form
 from tianbao.importer import FINDINGS_CSV, FINDINGS_XLSX, import_batch, import_file
+from tianbao.pool import START_METHOD_VARIABLE
 from tianbao.xlsx import Limits, XlsxError, XlsxPackage, limits_from
 
 HANG_GUARD = 30.0  # seconds per file, only so that a hang fails instead of blocking CI
 MEMORY_BOUND_MB = 256  # Python allocations while reading one file (the zip bomb inflates to 320 MB)
 CATCH_ALL = "文件无法读取（"  # the importer's last resort for an exception nobody expected
-runner = CliRunner()
 
 # Reads every corpus file in a fresh interpreter: time and peak traced memory per file,
 # the process's peak RSS at the end, one JSON line each.
@@ -86,6 +85,7 @@ def probed(corpus: tuple[Path, list[Case]]) -> dict[str, dict]:
     return {line["name"]: line for line in lines[:-1]}
 
 
+@pytest.mark.slow
 def test_every_corpus_file_gives_its_finding(corpus: tuple[Path, list[Case]], probed: dict[str, dict]) -> None:
     _folder, cases = corpus
     assert len(cases) >= 30
@@ -104,12 +104,15 @@ def test_every_corpus_file_gives_its_finding(corpus: tuple[Path, list[Case]], pr
         assert matching, (case, shown)
 
 
-def test_every_corpus_file_stays_within_time_and_memory(probed: dict[str, dict]) -> None:
+@pytest.mark.slow
+def test_every_corpus_file_stays_within_memory(probed: dict[str, dict]) -> None:
+    # Time is bounded by the tool's own limit (max_seconds, see the pool tests), never by
+    # timing the test; memory is measured by the probe.
     for name, got in probed.items():
-        assert got["seconds"] < HANG_GUARD, (name, got["seconds"])
         assert got["peak_mb"] < MEMORY_BOUND_MB, (name, got["peak_mb"])
 
 
+@pytest.mark.slow
 def test_unknown_exceptions_never_reach_the_catch_all(probed: dict[str, dict]) -> None:
     # The importer turns an unexpected exception into "文件无法读取（KeyError），可能已损坏":
     # no corpus file may need that fallback.
@@ -118,6 +121,7 @@ def test_unknown_exceptions_never_reach_the_catch_all(probed: dict[str, dict]) -
             assert not (finding["message"].startswith(CATCH_ALL) and "），可能已损坏" in finding["message"]), name
 
 
+@pytest.mark.slow
 def test_document_properties_with_an_entity_are_refused_when_read(corpus: tuple[Path, list[Case]]) -> None:
     folder, _cases = corpus
     package = XlsxPackage((folder / "xxe_docProps_custom_xml.xlsx").read_bytes())
@@ -125,20 +129,21 @@ def test_document_properties_with_an_entity_are_refused_when_read(corpus: tuple[
         package.custom_properties()
 
 
+@pytest.mark.slow
 def test_odd_text_survives_exactly(probed: dict[str, dict]) -> None:
     report = json.loads(probed["odd_text.xlsx"]["report"])
     assert report["fields"]["overview"]["proactive"] == ODD_TEXT_READ
 
 
+@pytest.mark.slow
 def test_corpus_batch_from_the_command_line(corpus: tuple[Path, list[Case]], tmp_path: Path) -> None:
     """The whole corpus through `tianbao import --jobs 2`: one JSON or one listed rejection per
     file, no traceback, and the local file behind the external entities appears nowhere."""
     folder, cases = corpus
     out = tmp_path / "out"
     files = [str(folder / case.name) for case in cases]
-    done = subprocess.run(["tianbao", "import", *files, "-o", str(out), "--jobs", "2"], capture_output=True,
-                          text=True, timeout=HANG_GUARD * len(files), check=False)
-    assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout, done.stderr
+    done = tianbao("import", *files, "-o", out, "--jobs", "2")
+    assert done.exit_code == 1, done.stderr
     # Every acceptable corpus file is the same unit's report: the first one is kept, the
     # others are listed as duplicates.
     accepted = [case.name for case in cases if case.rule is None]
@@ -147,7 +152,8 @@ def test_corpus_batch_from_the_command_line(corpus: tuple[Path, list[Case]], tmp
     listed = (out / FINDINGS_CSV).read_text(encoding="utf-8-sig")
     for case in cases:
         assert case.name in listed
-    assert all(f"{name},退回,错误,identity.duplicate" in listed for name in accepted[1:])
+    for name in accepted[1:]:
+        assert listed.count(f"{name},退回,错误,identity.duplicate") == 1, name
     texts = [done.stdout, done.stderr, listed, *(p.read_text(encoding="utf-8") for p in out.glob("*.json"))]
     texts += [payload.decode("utf-8", "replace") for payload in members((out / FINDINGS_XLSX).read_bytes()).values()]
     assert not any(SECRET in text for text in texts)
@@ -214,11 +220,11 @@ def test_limit_settings_are_parsed_and_checked() -> None:
 def test_limits_are_configurable_from_the_command_line(tmp_path: Path, form: Form) -> None:
     path = tmp_path / "a.xlsx"
     path.write_bytes(render(form, sample_report(form)))
-    result = runner.invoke(app, ["import", str(path), "-o", str(tmp_path / "out"), "--limit", "max_text_chars=5"])
+    result = tianbao("import", str(path), "-o", str(tmp_path / "out"), "--limit", "max_text_chars=5")
     assert result.exit_code == 1, result.output
     listed = (tmp_path / "out" / FINDINGS_CSV).read_text(encoding="utf-8-sig")
     assert "max_text_chars" in listed and "个字符" in listed
-    result = runner.invoke(app, ["check", str(path), "--limit", "max_seconds=soon"])
+    result = tianbao("check", str(path), "--limit", "max_seconds=soon")
     assert result.exit_code == 2 and "数值无效" in result.output and "Traceback" not in result.output
 
 
@@ -240,16 +246,15 @@ _real_import_file = importer.import_file
 def test_a_file_past_its_time_limit_is_cut_off_and_the_batch_goes_on(
     tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The pool forks its workers, so they run this patched reader.
+    # Forked workers run this patched reader (the pool itself is tested under spawn too, in test_pool).
+    monkeypatch.setenv(START_METHOD_VARIABLE, "fork")
     monkeypatch.setattr(importer, "import_file", _pathological_import)
     inbox = tmp_path / "in"
     inbox.mkdir()
     names = ["a.xlsx", "hang.xlsx", "b.xlsx", "crash.xlsx", "c.xlsx"]
     for index, name in enumerate(names):
         (inbox / name).write_bytes(render(form, sample_report(form, code=f"D{index}", name=f"单位{index}")))
-    started = time.monotonic()
     result = import_batch([inbox / n for n in names], form, tmp_path / "out", jobs=2, limits=Limits(max_seconds=3))
-    assert time.monotonic() - started < HANG_GUARD
     by_name = {o.source.name: o for o in result.outcomes}
     assert [o.source.name for o in result.outcomes] == names
     hang = by_name["hang.xlsx"].findings[0]
@@ -304,6 +309,7 @@ def test_an_encrypted_zip_member_is_a_clear_rejection(tmp_path: Path, form: Form
     assert outcome.report is None and "已损坏" in outcome.findings[0].message
 
 
+@pytest.mark.slow
 def test_a_short_fuzz_run_finds_no_uncaught_exception_or_hang(form: Form) -> None:
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "fuzz_reader.py"
     spec = importlib.util.spec_from_file_location("fuzz_reader", path)

@@ -6,50 +6,26 @@ and check value in LibreOffice's saved copy was computed by LibreOffice itself.
 
 from __future__ import annotations
 
-import io
-import random
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from factories import filled_without_results, random_report
 from tianbao.formdef import Form
 from tianbao.model import Unit, empty_report
 from tianbao.office import convert
 from tianbao.rules import check_value, expand_rule, recompute
-from tianbao.writer import META_SHEET, WriteOptions, render_workbook
-
-
-def _random_report(form: Form, seed: int):
-    rng = random.Random(seed)
-    report = empty_report(form, Unit(code=f"U{seed}", name=f"单位{seed}", level="区县政府部门"), 2025)
-    for cell in form.input_cells:
-        if cell.section in report.tables:
-            row, column = cell.key
-            if cell.type == "decimal":
-                value = Decimal(rng.randrange(0, 10**8)) / Decimal(10**cell.places)
-            else:
-                value = rng.randrange(0, 50)
-            report.tables[cell.section][row][column] = value
-    return report
+from tianbao.writer import META_SHEET, render_workbook
 
 
 @pytest.mark.libreoffice
 def test_libreoffice_recalculates_to_python_values(form: Form, soffice: str, tmp_path: Path) -> None:
-    blank = render_workbook(form, empty_report(form, Unit(name=""), 0), WriteOptions(password="pw"))
-    reports = [_random_report(form, seed) for seed in (1, 2)]
+    reports = [random_report(form, seed) for seed in (1, 2)]
     converted = []
     for index, report in enumerate(reports):
-        book = openpyxl.load_workbook(io.BytesIO(blank))
-        for cell in form.input_cells:
-            if cell.section in report.tables:
-                value = report.tables[cell.section][cell.key[0]][cell.key[1]]
-                book[cell.sheet][cell.a1].value = float(value) if isinstance(value, Decimal) else value
-            else:
-                book[cell.sheet][cell.a1].value = report.field_value(form, cell.section, cell.key[0])
-        filled = tmp_path / f"filled{index}.xlsx"
-        book.save(filled)
+        filled = filled_without_results(form, report, tmp_path / f"filled{index}.xlsx")
         converted.append(convert(filled, "xlsx", tmp_path / "lo"))
 
     for report, path in zip(reports, converted, strict=True):

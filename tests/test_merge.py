@@ -19,10 +19,9 @@ import openpyxl
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
 
+from clirun import tianbao
 from factories import satisfy_rules
-from tianbao.cli import app
 from tianbao.errors import UserError
 from tianbao.formdef import Form, parse_form
 from tianbao.importer import FINDINGS_XLSX
@@ -341,25 +340,24 @@ def test_reports_of_another_year_or_form_version_stop_the_merge(form: Form, dist
 
 
 def test_cli_merge_prints_status_and_exits_by_outcome(form: Form, district: dict, tmp_path: Path) -> None:
-    runner = CliRunner()
     args = ["merge", str(district["inbox"]), "--roster", str(district["roster"]), "-o", str(tmp_path / "out"),
             "--unit-name", "某某区"]
-    done = runner.invoke(app, args, env={"COLUMNS": "200"})
+    done = tianbao(*args, env={"COLUMNS": "200"})
     assert done.exit_code == 0, done.output
     printed = done.output.replace("\n", "")  # rich wraps long paths at the console width
     for text in (STATUS_INVALID, STATUS_MISSING, "U4", "U5", "X9", "broken.json", DISTRICT_JSON):
         assert text in printed
     assert (tmp_path / "out" / SUMMARY_XLSX).is_file()
     save(make_unit(form, "U1", "甲局", 3), district["inbox"], "again.json")
-    refused = runner.invoke(app, args)
+    refused = tianbao(*args)
     assert refused.exit_code == 2
     message = refused.output.replace("\n", "")
     assert "U1.json" in message and "again.json" in message and "Traceback" not in message
     (district["inbox"] / "again.json").unlink()
     # Writing into the input folder: a rerun leaves its own district.json and summary.xlsx out.
     inplace = [*args[:5], str(district["inbox"]), *args[6:]]
-    assert runner.invoke(app, inplace).exit_code == 0
-    again = runner.invoke(app, inplace)
+    assert tianbao(*inplace).exit_code == 0
+    again = tianbao(*inplace)
     assert again.exit_code == 0
     listing = again.output.split("已写入")[0]
     assert "broken.json" in listing and DISTRICT_JSON not in listing and SUMMARY_XLSX not in listing

@@ -20,10 +20,9 @@ import docx
 import pytest
 from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
-from typer.testing import CliRunner
 
+from clirun import tianbao
 from tianbao.cells import Range, column_index
-from tianbao.cli import app
 from tianbao.errors import UserError
 from tianbao.formdef import FieldsSection, Form, TableSection, load_form
 from tianbao.model import Report, SourceEntry, Unit, empty_report
@@ -521,10 +520,9 @@ def test_cli_publish(form: Form, tmp_path: Path) -> None:
     path = write_report(filled_report(form), tmp_path)
     intro = tmp_path / "intro.txt"
     intro.write_text("开头段落来自文件。\n", encoding="utf-8")
-    runner = CliRunner()
     out = tmp_path / "年报.md"
-    result = runner.invoke(app, ["publish", str(path), "-o", str(out), "--intro-file", str(intro),
-                                 "--date", "2026年2月3日", "--footer-hash"])
+    result = tianbao("publish", str(path), "-o", str(out), "--intro-file", str(intro),
+                                 "--date", "2026年2月3日", "--footer-hash")
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert "开头段落来自文件。" in text and "2026年2月3日" in text
@@ -535,7 +533,7 @@ def test_cli_publish(form: Form, tmp_path: Path) -> None:
         (["-o", str(tmp_path / "x.pdf")], "发布格式"),
         (["-o", str(tmp_path / "x.md"), "--intro", "a", "--intro-file", str(intro)], "只能使用其中一个"),
     ):
-        result = runner.invoke(app, ["publish", str(path), *args])
+        result = tianbao("publish", str(path), *args)
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
 
 

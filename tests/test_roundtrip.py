@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from tianbao.cli import app
+from clirun import tianbao
 from tianbao.formdef import Form, InputCell, resolve_form
 from tianbao.importer import import_file
 from tianbao.model import FieldValue, Report, Unit, empty_report
@@ -25,7 +24,6 @@ from tianbao.rules import check_report, recompute
 from tianbao.writer import WriteOptions, render_workbook
 
 FORM = resolve_form(None)
-runner = CliRunner()
 
 _CHINESE = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5)
 _ASCII = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
@@ -122,11 +120,12 @@ def comparable(report: Report) -> dict[str, object]:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                     HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(report=reports())
+@pytest.mark.slow
 def test_any_valid_report_survives_new_prefill_and_import(tmp_path: Path, report: Report) -> None:
     prefill = tmp_path / "prefill.json"
     prefill.write_text(report.to_json(), encoding="utf-8")
     path = tmp_path / "round.xlsx"
-    result = runner.invoke(app, ["new", "-o", str(path), "--prefill", str(prefill), "--password", "pw"])
+    result = tianbao("new", "-o", str(path), "--prefill", str(prefill), "--password", "pw")
     assert result.exit_code == 0, result.output
     outcome = import_file(path, FORM)
     assert not outcome.rejected, outcome.findings
@@ -139,6 +138,7 @@ def test_any_valid_report_survives_new_prefill_and_import(tmp_path: Path, report
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(batch=st.lists(reports(), min_size=3, max_size=3))
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_round_trip_through_libreoffice(tmp_path: Path, soffice: str, batch: list[Report]) -> None:
     for index, report in enumerate(batch):

@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tianbao.cli import app
+from clirun import tianbao
 from tianbao.formdef import Form, load_form
 from tianbao.model import Unit, empty_report
 from tianbao.rules import CHECK_OK, check_report, recompute
@@ -53,9 +53,8 @@ def test_rules_of_the_second_form(mini: Form) -> None:
 
 
 def test_cli_accepts_form_path(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
 
     out = tmp_path / "mini.xlsx"
-    result = CliRunner().invoke(app, ["new", "-o", str(out), "--form", str(MINI), "--unit", "乙", "--year", "2025"])
+    result = tianbao("new", "-o", str(out), "--form", str(MINI), "--unit", "乙", "--year", "2025")
     assert result.exit_code == 0, result.output
     assert openpyxl.load_workbook(out).sheetnames[:4] == ["说明", "封面", "情况说明", "统计"]
