@@ -1,7 +1,7 @@
 """Reading published reports back: time per document, by format and by kind of damage.
 
 Each report is generated with non-zero numbers, published with tianbao's publisher and read
-with `tianbao.docreader`; damaged variants are the tests' damage helpers. Prints a table.
+with `tianbao.document.read`; damaged variants are the tests' damage helpers. Prints a table.
 
     python benchmarks/bench_docreader.py [--repeat 20]
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fixtures_docs import filled_report, half_width, lose_tabs, one_cell_per_line, published
-from tianbao.docreader import read_document_bytes
-from tianbao.formdef import resolve_form
+from tianbao.document.read import read_document_bytes
+from tianbao.form.spec import resolve_form
 
 
 def main() -> None:

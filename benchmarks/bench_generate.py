@@ -18,11 +18,11 @@ from pathlib import Path
 import xlsxwriter
 
 from tianbao.cells import Range
-from tianbao.distribute import distribute
-from tianbao.formdef import FieldsSection, Form, resolve_form
-from tianbao.model import Unit, empty_report
-from tianbao.rules import check_formula, computed_formula, expand_rule
-from tianbao.writer import WriteOptions, render_workbook
+from tianbao.form.spec import FieldsSection, Form, resolve_form
+from tianbao.report import Unit, empty_report
+from tianbao.rules.check import check_formula, computed_formula, expand_rule
+from tianbao.stages.distribute import distribute
+from tianbao.workbook.write import WriteOptions, render_workbook
 
 
 def baseline(form: Form) -> bytes:

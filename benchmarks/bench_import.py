@@ -25,11 +25,11 @@ from python_calamine import CalamineWorkbook
 from rich.console import Console
 from rich.table import Table
 
-from tianbao.formdef import Form, resolve_form
-from tianbao.importer import import_batch
-from tianbao.model import Report, Unit, empty_report
-from tianbao.rules import recompute
-from tianbao.writer import WriteOptions, render_workbook
+from tianbao.form.spec import Form, resolve_form
+from tianbao.report import Report, Unit, empty_report
+from tianbao.rules.check import recompute
+from tianbao.stages.intake import import_batch
+from tianbao.workbook.write import WriteOptions, render_workbook
 
 
 def filled_report(form: Form, index: int, rng: random.Random) -> Report:

@@ -4,7 +4,7 @@
 
 Builds N valid unit report JSON files and a roster, merges them (read + check + sum, then
 the outputs: district.json, summary.xlsx, values.csv/.parquet) and imports a sample of
-department workbooks with `tianbao.importer.import_file`; the import time of N workbooks is
+department workbooks with `tianbao.stages.intake.import_file`; the import time of N workbooks is
 extrapolated from the sample's per-file time (importing 10,000 workbooks takes too long to
 run here). Goal: the whole merge takes at most 10% of the import.
 """
@@ -24,12 +24,12 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from factories import satisfy_rules
-from tianbao.formdef import Form, resolve_form
-from tianbao.merge import DISTRICT_JSON, SUMMARY_XLSX, MergeOptions, merge, write_values
-from tianbao.model import Report, Unit, empty_report, write_atomic
-from tianbao.rules import check_report
-from tianbao.summary import render_summary
-from tianbao.writer import WriteOptions, render_workbook
+from tianbao.form.spec import Form, resolve_form
+from tianbao.report import Report, Unit, empty_report, write_atomic
+from tianbao.rules.check import check_report
+from tianbao.stages.merge import DISTRICT_JSON, SUMMARY_XLSX, MergeOptions, merge, write_values
+from tianbao.stages.summary import render_summary
+from tianbao.workbook.write import WriteOptions, render_workbook
 
 YEAR = 2025
 BASES = 7
@@ -74,10 +74,10 @@ def build(form: Form, folder: Path, count: int) -> Path:
 def import_seconds(form: Form, folder: Path, units: Path, sample: int) -> float | None:
     """Seconds per workbook for `tianbao import`'s reader, or None when it is not available."""
     try:
-        from tianbao.importer import import_file
+        from tianbao.stages.intake import import_file
     except ImportError:
         return None
-    from tianbao.model import load_report
+    from tianbao.report import load_report
 
     books = folder / "workbooks"
     books.mkdir()
@@ -150,7 +150,7 @@ def main() -> int:
         sizes = ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in written)
         console.print(f"outputs: {sizes}")
         if imported is None:
-            console.print("tianbao.importer is not available: no import time to compare with")
+            console.print("tianbao.stages.intake is not available: no import time to compare with")
             return 0
         for label, seconds in (("district report", core), ("whole tianbao merge", total)):
             verdict = "met" if seconds <= 0.1 * imported else "NOT met"

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-from tianbao.formdef import Form, resolve_form
-from tianbao.model import Report, Unit, empty_report
-from tianbao.publish import FORMATS, publish, render
-from tianbao.publish.document import build_document
-from tianbao.rules import recompute
+from tianbao.document.publish import FORMATS, publish, render
+from tianbao.document.publish.document import build_document
+from tianbao.form.spec import Form, resolve_form
+from tianbao.report import Report, Unit, empty_report
+from tianbao.rules.check import recompute
 
 
 def sample_report(form: Form) -> Report:

@@ -4,7 +4,7 @@
 
 Seeds are generated department workbooks and one published report (Word, HTML, text). Each case mutates
 one seed at one of four levels -- raw bytes, zip members, XML nodes, cell values -- and runs
-`tianbao.importer.import_file` on it in a worker process with a per-case timeout and a memory
+`tianbao.stages.intake.import_file` on it in a worker process with a per-case timeout and a memory
 cap. Outcomes:
   * read / refused: the file was imported, or refused with a finding (both are fine);
   * uncaught: the importer fell back to its catch-all ("文件无法读取（KeyError）"): a bug;
@@ -33,9 +33,9 @@ from xml.etree import ElementTree
 from rich.console import Console
 from rich.table import Table
 
-from tianbao.formdef import Form, resolve_form
-from tianbao.model import Report, Unit, empty_report
-from tianbao.writer import WriteOptions, render_workbook
+from tianbao.form.spec import Form, resolve_form
+from tianbao.report import Report, Unit, empty_report
+from tianbao.workbook.write import WriteOptions, render_workbook
 
 # The importer's last-resort message for an exception nobody expected (see importer._import).
 _CATCH_ALL = re.compile(r"^文件无法读取（([A-Za-z_][A-Za-z0-9_]*)），可能已损坏")
@@ -88,8 +88,8 @@ def seeds(form: Form) -> list[tuple[str, bytes]]:
         report = seed_report(form, rng)
         found.append(("xlsx", render_workbook(form, report, WriteOptions(password=f"p{index}"))))
     try:
-        from tianbao.publish import render as render_document
-        from tianbao.publish.document import build_document
+        from tianbao.document.publish import render as render_document
+        from tianbao.document.publish.document import build_document
 
         document = build_document(form, seed_report(form, rng))
         found += [(kind, render_document(document, kind)) for kind in ("docx", "html", "txt")]
@@ -234,9 +234,9 @@ def _with_doctype(text: bytes, rng: random.Random) -> bytes:
 
 def _worker(connection: Connection, form_source: str) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
-    from tianbao.importer import Rejected, _read, import_file
-    from tianbao.reader import ReadOptions
-    from tianbao.xlsx import DEFAULT_LIMITS, XlsxError
+    from tianbao.stages.intake import Rejected, _read, import_file
+    from tianbao.workbook.package import DEFAULT_LIMITS, XlsxError
+    from tianbao.workbook.read import ReadOptions
 
     form = resolve_form(form_source)
     folder = Path(connection.recv())

@@ -12,8 +12,8 @@ import shutil
 
 import pytest
 
-from tianbao.formdef import Form, resolve_form
-from tianbao.office import find_soffice
+from tianbao.form.spec import Form, resolve_form
+from tianbao.stages.office import find_soffice
 
 REQUIRE_CLIENTS = os.environ.get("TIANBAO_REQUIRE_CLIENTS") == "1"
 # The marker of each client, by the fixture that finds it.

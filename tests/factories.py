@@ -9,10 +9,10 @@ from pathlib import Path
 
 import openpyxl
 
-from tianbao.formdef import Form
-from tianbao.model import Report, Unit, empty_report
-from tianbao.rules import evaluate, expand_rule, recompute
-from tianbao.writer import WriteOptions, render_workbook
+from tianbao.form.spec import Form
+from tianbao.report import Report, Unit, empty_report
+from tianbao.rules.check import evaluate, expand_rule, recompute
+from tianbao.workbook.write import WriteOptions, render_workbook
 
 
 def random_report(form: Form, seed: int) -> Report:

@@ -1,7 +1,7 @@
 """Published reports for the document-reader tests: generated, then damaged in code.
 
 `filled_report` makes a report with non-zero numbers that satisfy the form's rules;
-`published` renders it with the real publisher (`tianbao.publish`) in any of its formats.
+`published` renders it with the real publisher (`tianbao.document.publish`) in any of its formats.
 The damage helpers change the text the way copied web pages and PDFs are changed. Labels
 come from the Form, never from literals, so the helpers follow the definition.
 """
@@ -14,11 +14,11 @@ import re
 import zipfile
 from decimal import Decimal
 
-from tianbao.formdef import Form, TableSection
-from tianbao.model import Report, Unit, empty_report
-from tianbao.publish import render
-from tianbao.publish.document import build_document
-from tianbao.rules import check_report, recompute
+from tianbao.document.publish import render
+from tianbao.document.publish.document import build_document
+from tianbao.form.spec import Form, TableSection
+from tianbao.report import Report, Unit, empty_report
+from tianbao.rules.check import check_report, recompute
 
 UNIT = "示例区教育局"
 YEAR = 2025

@@ -16,9 +16,9 @@ import pytest
 from clirun import start, tianbao
 from corpus import stray_rows
 from test_reader import render, sample_report
-from tianbao.formdef import Form
-from tianbao.importer import FINDINGS_CSV, FINDINGS_XLSX, LOCK_FILE
-from tianbao.model import Report
+from tianbao.form.spec import Form
+from tianbao.report import Report
+from tianbao.stages.intake import FINDINGS_CSV, FINDINGS_XLSX, LOCK_FILE
 
 FILES = 60
 HANG_GUARD = 120.0  # seconds for a whole batch; only so that a hang fails instead of blocking CI

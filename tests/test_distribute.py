@@ -8,9 +8,9 @@ import openpyxl
 import pytest
 
 from clirun import tianbao
-from tianbao.formdef import Form
-from tianbao.model import Unit, empty_report
-from tianbao.writer import META_SHEET
+from tianbao.form.spec import Form
+from tianbao.report import Unit, empty_report
+from tianbao.workbook.write import META_SHEET
 
 EXAMPLE_ROSTER = Path(__file__).resolve().parents[1] / "examples" / "roster.csv"
 

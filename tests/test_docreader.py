@@ -29,15 +29,15 @@ from fixtures_docs import (
     table_lines,
     truncated_docx,
 )
-from tianbao.docreader import read_document, read_document_bytes, sniff_document
-from tianbao.docreader.legacy import load_legacy_formats
-from tianbao.docreader.parts import find_title
-from tianbao.docreader.text import chinese_number, normalize, similarity, split_numbering
-from tianbao.formdef import Form, load_form, parse_form
-from tianbao.importer import import_file
-from tianbao.model import Report, Unit, empty_report
-from tianbao.roster import load_roster
-from tianbao.rules import recompute
+from tianbao.document.read import read_document, read_document_bytes, sniff_document
+from tianbao.document.read.legacy import load_legacy_formats
+from tianbao.document.read.parts import find_title
+from tianbao.document.read.text import chinese_number, normalize, similarity, split_numbering
+from tianbao.form.spec import Form, load_form, parse_form
+from tianbao.io.roster import load_roster
+from tianbao.report import Report, Unit, empty_report
+from tianbao.rules.check import recompute
+from tianbao.stages.intake import import_file
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "sample-report-2024.txt"  # a real published report
 FORMATS = ("txt", "md", "html", "docx")

@@ -17,9 +17,9 @@ import openpyxl
 import pytest
 
 from factories import filled_without_results, random_report, satisfy_rules
-from tianbao.formdef import Form
-from tianbao.importer import import_file
-from tianbao.rules import check_value, expand_rule, recompute
+from tianbao.form.spec import Form
+from tianbao.rules.check import check_value, expand_rule, recompute
+from tianbao.stages.intake import import_file
 
 pytestmark = pytest.mark.gnumeric
 

@@ -17,8 +17,10 @@ import pytest
 from clirun import tianbao
 from corpus import encrypted
 from test_reader import edited, input_cell, render, sample_report
-from tianbao.formdef import Form, load_form, resolve_form
-from tianbao.importer import (
+from tianbao.form.spec import Form, load_form, resolve_form
+from tianbao.report import Finding, Unit, empty_report, load_report
+from tianbao.rules.check import recompute
+from tianbao.stages.intake import (
     ANNOTATION_SHEET,
     FINDINGS_CSV,
     FINDINGS_XLSX,
@@ -27,10 +29,8 @@ from tianbao.importer import (
     import_file,
     report_schema,
 )
-from tianbao.model import Finding, Unit, empty_report, load_report
-from tianbao.office import convert
-from tianbao.rules import recompute
-from tianbao.xlsx import OLE2_MAGIC
+from tianbao.stages.office import convert
+from tianbao.workbook.package import OLE2_MAGIC
 
 SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "report.schema.json"
 MINI = Path(__file__).resolve().parent / "forms" / "mini.yaml"

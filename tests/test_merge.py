@@ -23,9 +23,11 @@ import yaml
 from clirun import tianbao
 from factories import satisfy_rules
 from tianbao.errors import UserError
-from tianbao.formdef import Form, parse_form
-from tianbao.importer import FINDINGS_XLSX
-from tianbao.merge import (
+from tianbao.form.spec import Form, parse_form
+from tianbao.report import Finding, Provenance, Report, Unit, empty_report, load_report
+from tianbao.rules.check import check_report, expand_rule, recompute
+from tianbao.stages.intake import FINDINGS_XLSX
+from tianbao.stages.merge import (
     DISTRICT_JSON,
     STATUS_DUPLICATE,
     STATUS_INVALID,
@@ -43,9 +45,7 @@ from tianbao.merge import (
     numeric_fields,
     write_outputs,
 )
-from tianbao.model import Finding, Provenance, Report, Unit, empty_report, load_report
-from tianbao.rules import check_report, expand_rule, recompute
-from tianbao.summary import DETAIL_SHEET, FIRST_DATA_ROW, STATUS_SHEET, TEXTS_SHEET, detail_columns
+from tianbao.stages.summary import DETAIL_SHEET, FIRST_DATA_ROW, STATUS_SHEET, TEXTS_SHEET, detail_columns
 
 YEAR = 2025
 
@@ -289,7 +289,7 @@ def test_summary_workbook_contents(form: Form, district: dict, tmp_path: Path) -
 
 
 def test_summary_recalculates_in_libreoffice(form: Form, district: dict, tmp_path: Path, soffice: str) -> None:
-    from tianbao.office import convert
+    from tianbao.stages.office import convert
 
     result = run_merge(form, district, tmp_path)
     write_outputs(result, tmp_path / "out")
@@ -464,7 +464,7 @@ def test_previous_year_links_are_checked_per_unit_and_for_the_district(
 
 
 def test_workbooks_are_imported_on_the_fly_beside_json(form: Form, district: dict, tmp_path: Path) -> None:
-    from tianbao.writer import WriteOptions, identity_locks, render_workbook
+    from tianbao.workbook.write import WriteOptions, identity_locks, render_workbook
 
     reports = district["reports"]
     for code in ("U2", "U4"):

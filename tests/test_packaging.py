@@ -30,7 +30,7 @@ def test_wheel_ships_templates_and_works_installed(tmp_path: Path) -> None:
     # Run from the installed copy, not the checkout: the templates must come from the wheel.
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "import tianbao, tianbao.formdef as f;"
+        "import tianbao, tianbao.form.spec as f;"
         "assert tianbao.__file__.startswith(sys.argv[1]), tianbao.__file__;"
         "form = f.resolve_form(None); print(form.id, f.builtin_form_paths()[form.id])"
     )

@@ -8,7 +8,7 @@ import multiprocessing
 import pytest
 
 from pool_tasks import behave
-from tianbao.pool import START_METHOD_VARIABLE, Failed, TimedPool
+from tianbao.stages.pool import START_METHOD_VARIABLE, Failed, TimedPool
 
 METHODS = [m for m in ("fork", "spawn") if m in multiprocessing.get_all_start_methods()]
 

@@ -23,14 +23,14 @@ from docx.oxml.ns import qn
 
 from clirun import tianbao
 from tianbao.cells import Range, column_index
+from tianbao.document.publish import publish
+from tianbao.document.publish.document import Heading, Paragraph, build_document
+from tianbao.document.publish.grid import build_grid, format_number
 from tianbao.errors import UserError
-from tianbao.formdef import FieldsSection, Form, TableSection, load_form
-from tianbao.model import Report, SourceEntry, Unit, empty_report
-from tianbao.office import convert
-from tianbao.publish import publish
-from tianbao.publish.document import Heading, Paragraph, build_document
-from tianbao.publish.grid import build_grid, format_number
-from tianbao.rules import recompute
+from tianbao.form.spec import FieldsSection, Form, TableSection, load_form
+from tianbao.report import Report, SourceEntry, Unit, empty_report
+from tianbao.rules.check import recompute
+from tianbao.stages.office import convert
 
 MINI_FORM = Path(__file__).parent / "forms" / "mini.yaml"
 AMOUNT, AMOUNT_TEXT = Decimal("4068.2080"), "4068.208"

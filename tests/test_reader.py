@@ -17,13 +17,13 @@ import openpyxl
 import pytest
 
 from tianbao.cells import Cell, Range
-from tianbao.formdef import Form, InputCell
-from tianbao.importer import ImportOutcome, import_file
-from tianbao.model import Finding, Report, Unit, empty_report
-from tianbao.roster import Roster, RosterUnit
-from tianbao.rules import computed_formula
-from tianbao.writer import META_SHEET, WriteOptions, render_workbook
-from tianbao.xlsx import Limits, XlsxError, XlsxPackage, shift_formula, sniff
+from tianbao.form.spec import Form, InputCell
+from tianbao.io.roster import Roster, RosterUnit
+from tianbao.report import Finding, Report, Unit, empty_report
+from tianbao.rules.check import computed_formula
+from tianbao.stages.intake import ImportOutcome, import_file
+from tianbao.workbook.package import Limits, XlsxError, XlsxPackage, shift_formula, sniff
+from tianbao.workbook.write import META_SHEET, WriteOptions, render_workbook
 
 YEAR = 2025
 

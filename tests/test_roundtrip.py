@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from clirun import tianbao
-from tianbao.formdef import Form, InputCell, resolve_form
-from tianbao.importer import import_file
-from tianbao.model import FieldValue, Report, Unit, empty_report
-from tianbao.office import convert
-from tianbao.rules import check_report, recompute
-from tianbao.writer import WriteOptions, render_workbook
+from tianbao.form.spec import Form, InputCell, resolve_form
+from tianbao.report import FieldValue, Report, Unit, empty_report
+from tianbao.rules.check import check_report, recompute
+from tianbao.stages.intake import import_file
+from tianbao.stages.office import convert
+from tianbao.workbook.write import WriteOptions, render_workbook
 
 FORM = resolve_form(None)
 

@@ -9,10 +9,10 @@ import openpyxl
 import pytest
 
 from clirun import tianbao
-from tianbao.formdef import Form, load_form
-from tianbao.model import Unit, empty_report
-from tianbao.rules import CHECK_OK, check_report, recompute
-from tianbao.writer import render_workbook
+from tianbao.form.spec import Form, load_form
+from tianbao.report import Unit, empty_report
+from tianbao.rules.check import CHECK_OK, check_report, recompute
+from tianbao.workbook.write import render_workbook
 
 MINI = Path(__file__).parent / "forms" / "mini.yaml"
 

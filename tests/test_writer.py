@@ -13,10 +13,10 @@ import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tianbao.cells import Cell, Range
-from tianbao.formdef import Form
-from tianbao.model import Unit, empty_report
-from tianbao.rules import CHECK_OK, expand_rule, recompute
-from tianbao.writer import (
+from tianbao.form.spec import Form
+from tianbao.report import Unit, empty_report
+from tianbao.rules.check import CHECK_OK, expand_rule, recompute
+from tianbao.workbook.write import (
     META_SHEET,
     Annotation,
     WriteOptions,

@@ -1,0 +1,1 @@
+"""Published reports: read them back (`read`) and write them (`publish`)."""

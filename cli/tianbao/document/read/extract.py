@@ -1,0 +1,301 @@
+"""Text extraction: bytes of a published report -> a flat list of blocks.
+
+Every format ends up as the same two kinds of block, in document order: a paragraph (one
+line of text) and a grid (a table rebuilt on its layout grid, merged cells kept once at
+their top-left position). Later stages never look at the file format again.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from tianbao.document.read.text import clean_line
+
+
+class ExtractError(Exception):
+    """The file cannot be read as a document; the message is for the user."""
+
+
+@dataclass
+class Paragraph:
+    text: str
+
+
+@dataclass
+class Grid:
+    """A table; `rows[r][c]` is the cell text at its top-left grid position, None under a span."""
+
+    rows: list[list[str | None]] = field(default_factory=list)
+
+
+Block = Paragraph | Grid
+
+_ENCODINGS = ("utf-8-sig", "gb18030")
+_MARKUP = re.compile(r"<\s*(?:!doctype\s+html|html|head|body|table|tr|td|p|div|meta|span|br)\b", re.IGNORECASE)
+
+
+def decode_text(data: bytes) -> str | None:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030 text; None for binary data."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    if b"\x00" in data:
+        return None
+    for encoding in _ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n\f")
+        return None if controls > len(text) // 100 else text
+    return None
+
+
+def sniff_document(data: bytes) -> str | None:
+    """"docx", "html" or "txt" judged by content (never by file name); None otherwise."""
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return "docx" if "word/document.xml" in archive.namelist() else None
+        except zipfile.BadZipFile:
+            return None
+    text = decode_text(data)
+    if text is None or not text.strip():
+        return None
+    return "html" if _MARKUP.search(text[:4096]) else "txt"
+
+
+def extract_blocks(data: bytes, kind: str) -> list[Block]:
+    if kind == "docx":
+        return _docx_blocks(data)
+    text = decode_text(data)
+    if text is None:
+        raise ExtractError("文件不是可识别的文本编码（UTF-8 或 GB18030）")
+    return _html_blocks(text) if kind == "html" else _text_blocks(text)
+
+
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
+_MD_ESCAPE = re.compile(r"\\([\\`*_\[\]<>#])")
+
+
+def _text_blocks(text: str) -> list[Block]:
+    """Plain text and Markdown: one paragraph per line, Markdown heading marks and escapes
+    removed (an escaped pipe stays inside its cell as a broken bar)."""
+    blocks: list[Block] = []
+    for line in text.split("\n"):
+        line = _MD_HEADING.sub("", line.rstrip("\r"))
+        blocks.append(Paragraph(_MD_ESCAPE.sub(r"\1", line.replace("\\|", "¦"))))
+    return blocks
+
+
+# ---------------------------------------------------------------------------------------
+# HTML
+#
+# Pages are parsed into a small element tree first, because government sites often lay out
+# the whole article inside a table: a table that holds another table is layout, and only a
+# table without tables inside is data.
+
+
+_BLOCK_TAGS = {
+    "p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "section", "article", "header",
+    "footer", "blockquote", "pre", "hr", "ul", "ol", "dd", "dt", "tr", "td", "th", "caption", "table",
+}
+_SKIPPED = {"script", "style", "head", "title", "noscript", "template"}
+_VOID = {"br", "hr", "img", "meta", "link", "input", "col", "area", "base", "wbr", "source", "param"}
+# Opening one of these closes an open element of the same group (HTML's implied end tags).
+_CLOSED_BY = {"td": {"td", "th"}, "th": {"td", "th"}, "tr": {"tr"}, "p": {"p"}, "li": {"li"}}
+
+
+@dataclass
+class _Node:
+    tag: str
+    attrs: dict[str, str | None] = field(default_factory=dict)
+    children: list[_Node | str] = field(default_factory=list)
+
+
+class _TreeBuilder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = _Node("root")
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        closes = _CLOSED_BY.get(tag, set())
+        for index in range(len(self.stack) - 1, 0, -1):
+            open_tag = self.stack[index].tag
+            if open_tag == "table":
+                break
+            if open_tag in closes:
+                del self.stack[index:]
+                break
+        node = _Node(tag, dict(attrs))
+        self.stack[-1].children.append(node)
+        if tag not in _VOID:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.stack[-1].children.append(_Node(tag, dict(attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        for index in range(len(self.stack) - 1, 0, -1):
+            if self.stack[index].tag == tag:
+                del self.stack[index:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        self.stack[-1].children.append(data)
+
+
+def _has_table(node: _Node) -> bool:
+    return any(isinstance(c, _Node) and (c.tag == "table" or _has_table(c)) for c in node.children)
+
+
+def _text(node: _Node) -> str:
+    parts: list[str] = []
+    for child in node.children:
+        if isinstance(child, str):
+            parts.append(child)
+        elif child.tag not in _SKIPPED:
+            parts.append(" " if child.tag in _BLOCK_TAGS else "")
+            parts.append(_text(child))
+    return "".join(parts)
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+        self.line: list[str] = []
+
+    def flush(self) -> None:
+        text = re.sub(r"[ \t\r\n]+", " ", "".join(self.line))
+        if text.strip():
+            self.blocks.append(Paragraph(text))
+        self.line = []
+
+    def walk(self, node: _Node) -> None:
+        for child in node.children:
+            if isinstance(child, str):
+                self.line.append(child)
+                continue
+            if child.tag in _SKIPPED:
+                continue
+            if child.tag == "table" and not _has_table(child):
+                self.flush()
+                self.data_table(child)
+                continue
+            block = child.tag in _BLOCK_TAGS
+            if block:
+                self.flush()
+            self.walk(child)
+            if block:
+                self.flush()
+
+    def data_table(self, table: _Node) -> None:
+        rows: list[list[_Node]] = []
+
+        def collect(node: _Node) -> None:
+            for child in node.children:
+                if not isinstance(child, _Node):
+                    continue
+                if child.tag == "caption":
+                    # A table's caption is its title (the heading of a table part).
+                    self.line.append(_text(child))
+                    self.flush()
+                elif child.tag == "tr":
+                    rows.append([c for c in child.children if isinstance(c, _Node) and c.tag in ("td", "th")])
+                else:
+                    collect(child)
+
+        collect(table)
+        self.blocks.append(_grid(rows))
+
+
+def _span(value: str | None) -> int:
+    try:
+        return max(1, min(int(value or 1), 100))
+    except ValueError:
+        return 1
+
+
+def _grid(rows: list[list[_Node]]) -> Grid:
+    """Place cells on the layout grid, skipping positions taken by earlier rowspans."""
+    taken: set[tuple[int, int]] = set()
+    placed: dict[tuple[int, int], str] = {}
+    width = 0
+    for r, row in enumerate(rows):
+        c = 0
+        for cell in row:
+            while (r, c) in taken:
+                c += 1
+            placed[(r, c)] = re.sub(r"\s+", " ", _text(cell)).strip()
+            rowspan, colspan = _span(cell.attrs.get("rowspan")), _span(cell.attrs.get("colspan"))
+            for dr in range(rowspan):
+                for dc in range(colspan):
+                    taken.add((r + dr, c + dc))
+            c += colspan
+            width = max(width, c)
+    height = max([r + 1 for r, _ in taken], default=0)
+    return Grid([[placed.get((r, c)) for c in range(width)] for r in range(height)])
+
+
+def _html_blocks(text: str) -> list[Block]:
+    builder = _TreeBuilder()
+    builder.feed(text)
+    builder.close()
+    walker = _Walker()
+    walker.walk(builder.root)
+    walker.flush()
+    return walker.blocks
+
+
+# ---------------------------------------------------------------------------------------
+# DOCX
+
+
+def _docx_blocks(data: bytes) -> list[Block]:
+    import docx  # python-docx is only needed for this format
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph as DocxParagraph
+
+    from tianbao.workbook.package import XlsxError, XlsxPackage
+
+    try:  # python-docx inflates every part: zip limits and a DTD-free check of its XML first
+        XlsxPackage(data).check_xml_parts()
+    except XlsxError as exc:
+        raise ExtractError(f"Word 文件已损坏或未通过安全检查：{exc}") from exc
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises many types for a damaged package
+        raise ExtractError(f"Word 文件已损坏或不是 .docx 格式（{type(exc).__name__}）") from exc
+    blocks: list[Block] = []
+    for child in document.element.body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            for line in DocxParagraph(child, document).text.split("\n"):
+                blocks.append(Paragraph(line))
+        elif tag == "tbl":
+            blocks.append(_docx_grid(Table(child, document)))
+    return blocks
+
+
+def _docx_grid(table: object) -> Grid:
+    """Merged cells come back once per grid position: keep each cell's first position only."""
+    seen: dict[int, object] = {}  # id -> element, kept alive so ids stay unique
+    rows: list[list[str | None]] = []
+    for row in table.rows:  # type: ignore[attr-defined]
+        cells: list[str | None] = [None] * row.grid_cols_before
+        for cell in row.cells:
+            key = id(cell._tc)
+            if key in seen:
+                cells.append(None)
+                continue
+            seen[key] = cell._tc
+            cells.append(" ".join(clean_line(p.text) for p in cell.paragraphs).strip())
+        rows.append(cells)
+    return Grid(rows)

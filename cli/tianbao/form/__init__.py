@@ -1,0 +1,1 @@
+"""The form definition: spec models, the query object `Form`, loading and cross-checking."""

@@ -1,0 +1,1 @@
+"""The rule engine: evaluation on the report model and Excel formula compilation."""

@@ -1,0 +1,1 @@
+"""The stages a command runs: distribute, intake, batch, annotate, merge, summary."""

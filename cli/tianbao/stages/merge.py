@@ -1,0 +1,576 @@
+"""`tianbao merge`: unit reports -> one district report, with completeness and provenance.
+
+The district report has the schema of a unit report (kind "district"), so it can be
+published, or merged again one level up (a city merges its districts the same way). Its
+input values are cell-wise sums of the units that count; totals are recomputed and the
+form's rules re-run on the sums. Every expected roster unit and every input file ends as
+exactly one line of the completeness list (`Entry`), which also becomes `Report.sources`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv
+from rich.table import Table
+
+from tianbao import __version__
+from tianbao.errors import UserError
+from tianbao.form.spec import Form
+from tianbao.io.roster import Roster, RosterUnit, load_roster
+from tianbao.report import (
+    Finding,
+    Provenance,
+    Report,
+    ReportLoadError,
+    SourceEntry,
+    Unit,
+    conform,
+    empty_report,
+    load_report,
+    write_atomic,
+)
+from tianbao.rules.check import check_report, recompute, year_link_findings
+from tianbao.stages.intake import FINDINGS_XLSX, import_file
+from tianbao.stages.previous import load_previous
+
+STATUS_MISSING = "未报送"
+STATUS_INVALID = "校验未通过"
+STATUS_WARNINGS = "有警告"
+STATUS_PASSED = "已通过"
+STATUS_DUPLICATE = "重复报送"
+STATUS_OFF_ROSTER = "不在名单中"
+STATUS_UNREADABLE = "无法读取"
+# Roster units that still owe a valid report: the 催报名单.
+OWING = (STATUS_MISSING, STATUS_INVALID)
+STATUS_ORDER = (
+    STATUS_PASSED, STATUS_WARNINGS, STATUS_INVALID, STATUS_MISSING, STATUS_DUPLICATE, STATUS_OFF_ROSTER,
+    STATUS_UNREADABLE,
+)
+
+DISTRICT_JSON = "district.json"
+SUMMARY_XLSX = "summary.xlsx"
+VALUES_CSV = "values.csv"
+VALUES_PARQUET = "values.parquet"
+# Leading characters that make a spreadsheet treat a CSV cell as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class MergeOptions:
+    year: int | None = None
+    unit_name: str | None = None
+    unit_code: str | None = None
+    unit_level: str | None = None
+    parent: str | None = None
+    include_invalid: bool = False
+    latest: bool = False
+    previous: Path | None = None
+
+
+@dataclass
+class Submission:
+    """One input file: its report (None when unusable) and every finding on it."""
+
+    source: Path
+    sha256: str
+    report: Report | None
+    findings: list[Finding] = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.is_error)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if not f.is_error)
+
+    @property
+    def imported_at(self) -> str | None:
+        return self.report.provenance.imported_at if self.report else None
+
+    def add_findings(self, findings: Iterable[Finding]) -> None:
+        """Add findings not already present (a re-check repeats what the import found)."""
+        seen = {(f.rule, f.severity, f.sheet, f.cell) for f in self.findings}
+        for finding in findings:
+            key = (finding.rule, finding.severity, finding.sheet, finding.cell)
+            if key not in seen:
+                seen.add(key)
+                self.findings.append(finding)
+
+
+@dataclass
+class Entry:
+    """One line of the completeness list: an expected unit, or an input file that did not count."""
+
+    code: str
+    name: str
+    status: str
+    submission: Submission | None = None
+    summed: bool = False
+    note: str = ""
+
+    @property
+    def owing(self) -> bool:
+        return self.status in OWING
+
+    @property
+    def report(self) -> Report | None:
+        return self.submission.report if self.submission else None
+
+    def source_entry(self) -> SourceEntry:
+        sub = self.submission
+        return SourceEntry(
+            unit_code=self.code,
+            unit_name=self.name,
+            status=self.status,
+            source_file=sub.source.name if sub else None,
+            sha256=sub.sha256 if sub else None,
+            imported_at=sub.imported_at if sub else None,
+            summed=self.summed,
+        )
+
+
+@dataclass
+class MergeResult:
+    form: Form
+    district: Report
+    entries: list[Entry]
+    previous_checked: bool = False
+
+    @property
+    def summed(self) -> list[Entry]:
+        return [e for e in self.entries if e.summed]
+
+    def count(self, status: str) -> int:
+        return sum(1 for e in self.entries if e.status == status)
+
+
+# ---------------------------------------------------------------------------------------
+# Inputs
+
+
+def collect_inputs(paths: Iterable[Path], skip_dir: Path | None = None) -> list[Path]:
+    """The files given, plus the .json/.xlsx files directly inside the folders given; each once.
+
+    The district.json and summary.xlsx of `skip_dir` (the output folder) are left out, so a
+    rerun into the input folder never merges its own output; so is the findings workbook that
+    `tianbao import` writes beside its report JSON.
+    """
+    skip = {(skip_dir / name).resolve() for name in (DISTRICT_JSON, SUMMARY_XLSX)} if skip_dir else set()
+    found: dict[Path, Path] = {}
+    for path in paths:
+        if path.is_dir():
+            # scandir: ten thousand files are listed without a stat call each.
+            try:
+                with os.scandir(path.absolute()) as listing:
+                    names = sorted(
+                        entry.name for entry in listing
+                        if entry.name.lower().endswith((".json", ".xlsx")) and not entry.name.startswith(("~$", "."))
+                        and entry.name != FINDINGS_XLSX and entry.is_file()
+                    )
+            except OSError as exc:
+                raise UserError(f"无法读取文件夹 {path}（{exc.strerror}）") from exc
+            candidates = [path / name for name in names]
+        elif path.is_file():
+            candidates = [path]
+        else:
+            raise UserError(f"找不到输入文件或文件夹：{path}")
+        for candidate in candidates:
+            if candidate.name not in (DISTRICT_JSON, SUMMARY_XLSX) or candidate.resolve() not in skip:
+                found.setdefault(candidate.absolute(), candidate)
+    if not found:
+        raise UserError("没有找到要汇总的报告文件（.json 报告或 .xlsx 工作簿）")
+    return list(found.values())
+
+
+def read_submission(path: Path, form: Form, roster: Roster, year: int | None) -> Submission:
+    """A report JSON, or a workbook imported on the fly. An unreadable file becomes a listed
+    Submission; only a report of another form or version raises (UserError: stop the merge)."""
+    if path.suffix.lower() != ".json":
+        return _import_workbook(path, form, roster, year)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return Submission(path, "", None, problem=f"{path.name}：无法读取文件（{exc.strerror}）")
+    sha256 = hashlib.sha256(data).hexdigest()
+    try:
+        report = load_report(path)
+        _check_form(form, report, path)
+        conform(report, form, path.name)
+    except ReportLoadError as exc:
+        return Submission(path, sha256, None, problem=str(exc))
+    return Submission(path, sha256, report, list(report.findings))
+
+
+def _import_workbook(path: Path, form: Form, roster: Roster, year: int | None) -> Submission:
+    outcome = import_file(path, form, roster=roster, year=year)
+    if outcome.report is None:
+        errors = [f.message for f in outcome.findings if f.is_error]
+        problem = errors[0] if errors else "工作簿无法导入"
+        return Submission(path, outcome.sha256, None, list(outcome.findings), problem)
+    return Submission(path, outcome.sha256, outcome.report, list(outcome.findings))
+
+
+def _check_form(form: Form, report: Report, path: Path) -> None:
+    """Reports of another form or version cannot be summed cell by cell: stop the merge."""
+    if report.form.id == form.id and report.form.version in form.accepted_versions:
+        return
+    accepted = "、".join(form.accepted_versions)
+    raise UserError(
+        f"{path.name} 使用的表单是 {report.form.id}（{report.form.version} 版），与本次汇总的表单 {form.id}"
+        f"（{accepted} 版）不一致。请移除这个文件，或用 --form 指定它的表单"
+    )
+
+
+def _names(paths: list[Path], limit: int = 5) -> str:
+    shown = "、".join(p.name for p in paths[:limit])
+    return shown + (f" 等 {len(paths)} 个文件" if len(paths) > limit else "")
+
+
+def settle_year(submissions: list[Submission], year: int | None) -> int:
+    """The merge year: --year, or the one year all readable reports share."""
+    by_year: dict[int, list[Path]] = {}
+    for sub in submissions:
+        if sub.report is not None:
+            by_year.setdefault(sub.report.year, []).append(sub.source)
+    if year is not None:
+        others = {y: paths for y, paths in by_year.items() if y != year}
+        if others:
+            listed = "；".join(f"{_names(paths)}（{y} 年）" for y, paths in sorted(others.items()))
+            raise UserError(f"以下报告不是 {year} 年度的：{listed}。请移除这些文件后重新汇总")
+        return year
+    if not by_year:
+        raise UserError("没有可以读取的报告，无法确定年度；请用 --year 指定报告年度")
+    if len(by_year) > 1:
+        listed = "；".join(f"{y} 年：{_names(paths)}" for y, paths in sorted(by_year.items()))
+        raise UserError(f"输入报告的年度不一致（{listed}）。请移除其他年度的报告，或用 --year 指定年度")
+    return next(iter(by_year))
+
+
+# ---------------------------------------------------------------------------------------
+# Completeness
+
+
+def expected_units(roster: Roster, parent: str | None) -> list[RosterUnit]:
+    """The units this merge expects: the whole roster, or the children of --parent."""
+    if parent is None:
+        return list(roster.units)
+    children = [u for u in roster.units if u.parent == parent]
+    if not children:
+        raise UserError(f"单位名单中没有上级单位代码为“{parent}”的单位（请检查名单的 parent / 上级单位 列）")
+    return children
+
+
+def _instant(text: str | None) -> datetime:
+    """Import time for choosing the newest duplicate; missing or unreadable counts as oldest."""
+    try:
+        moment = datetime.fromisoformat(text) if text else datetime.min
+    except ValueError:
+        moment = datetime.min
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _status(sub: Submission) -> str:
+    if sub.errors:
+        return STATUS_INVALID
+    return STATUS_WARNINGS if sub.warnings else STATUS_PASSED
+
+
+def _first_message(sub: Submission, errors: bool) -> str:
+    messages = [f.message for f in sub.findings if f.is_error == errors]
+    if not messages:
+        return ""
+    return messages[0] + (f"（另有 {len(messages) - 1} 项）" if len(messages) > 1 else "")
+
+
+def completeness(
+    submissions: list[Submission], expected: list[RosterUnit], options: MergeOptions
+) -> list[Entry]:
+    """Entries in roster order (each followed by its superseded duplicates), then off-roster
+    reports, then unreadable files. Submissions carry all their findings by now."""
+    parent = options.parent
+    by_code = {u.code: u for u in expected}
+    by_name = {u.name: u for u in reversed(expected)}  # the first line wins, as in Roster.find
+    claims: dict[str, list[Submission]] = {u.code: [] for u in expected}
+    off_roster: list[Entry] = []
+    unreadable: list[Entry] = []
+    for sub in submissions:
+        if sub.report is None:
+            unreadable.append(Entry("", "", STATUS_UNREADABLE, sub, note=sub.problem))
+            continue
+        # Roster.find's rule (code when the report has one, else exact name), with dicts: 10,000 units.
+        code, name = sub.report.unit.code, sub.report.unit.name
+        unit = by_code.get(code) if code else by_name.get(name)
+        if unit is None:
+            note = f"不属于上级单位“{parent}”" if parent else "单位代码和名称都不在单位名单中"
+            off_roster.append(Entry(sub.report.unit.code, sub.report.unit.name, STATUS_OFF_ROSTER, sub, note=note))
+            continue
+        claims[unit.code].append(sub)
+    doubled = {code: subs for code, subs in claims.items() if len(subs) > 1}
+    if doubled and not options.latest:
+        names = {u.code: u.name for u in expected}
+        listed = "；".join(
+            f"{names[code]}（{code}）：{_names([s.source for s in subs])}" for code, subs in doubled.items()
+        )
+        raise UserError(
+            f"以下单位报送了不止一份报告：{listed}。请删除多余的文件，或加上 --latest 只采用导入时间最新的一份"
+        )
+    entries: list[Entry] = []
+    for unit in expected:
+        subs = sorted(claims[unit.code], key=lambda s: (_instant(s.imported_at), s.source.name), reverse=True)
+        if not subs:
+            entries.append(Entry(unit.code, unit.name, STATUS_MISSING))
+            continue
+        status = _status(subs[0])
+        note = _first_message(subs[0], errors=status == STATUS_INVALID)
+        summed = status != STATUS_INVALID or options.include_invalid
+        entries.append(Entry(unit.code, unit.name, status, subs[0], summed, note))
+        for older in subs[1:]:
+            note = f"已采用导入时间较新的 {subs[0].source.name}"
+            entries.append(Entry(unit.code, unit.name, STATUS_DUPLICATE, older, note=note))
+    return entries + off_roster + unreadable
+
+
+# ---------------------------------------------------------------------------------------
+# Sums
+
+
+def numeric_fields(form: Form) -> list[tuple[str, str, str]]:
+    """(section, field, type) of the number fields that add up (not identity, not dates)."""
+    identity = set(form.identity_fields.values())
+    return [
+        (section.id, f.id, f.type)
+        for section in form.field_sections
+        for f in section.fields
+        if f.type in ("int", "decimal") and not (section.id == form.identity_section.id and f.id in identity)
+    ]
+
+
+def sum_reports(form: Form, reports: list[Report], unit: Unit, year: int) -> Report:
+    """Cell-wise sums of every input cell (and number field); totals recomputed.
+
+    Narrative fields stay empty: the district's own writer provides them.
+    """
+    total = empty_report(form, unit, year)
+    total.kind = "district"
+    numbers = numeric_fields(form)
+    for section_id, field_id, field_type in numbers:
+        total.fields[section_id][field_id] = Decimal(0) if field_type == "decimal" else 0
+    inputs = [(c.section, c.key[0], c.key[1]) for c in form.input_cells if len(c.key) == 2]
+    tables = total.tables
+    fields = total.fields
+    for report in reports:
+        source = report.tables
+        for table_id, row_id, column_id in inputs:
+            tables[table_id][row_id][column_id] += source[table_id][row_id][column_id]
+        for section_id, field_id, _ in numbers:
+            value = report.fields.get(section_id, {}).get(field_id)
+            if value is not None:
+                fields[section_id][field_id] += value  # type: ignore[operator]
+    recompute(form, tables)
+    return total
+
+
+def district_unit(roster: Roster, options: MergeOptions) -> Unit:
+    """--unit-name/--unit-code/--unit-level, defaulting to the --parent unit's roster line."""
+    parent = roster.by_code().get(options.parent) if options.parent else None
+    name = options.unit_name or (parent.name if parent else "")
+    if not name:
+        raise UserError("请用 --unit-name 指定汇总单位的名称，例如 --unit-name 某某区")
+    return Unit(
+        code=options.unit_code if options.unit_code is not None else (parent.code if parent else ""),
+        name=name,
+        level=options.unit_level if options.unit_level is not None else (parent.level if parent else ""),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The merge
+
+
+def merge(
+    form: Form, inputs: Iterable[Path], roster_path: Path, options: MergeOptions, outdir: Path | None = None
+) -> MergeResult:
+    roster = load_roster(roster_path)
+    expected = expected_units(roster, options.parent)
+    unit = district_unit(roster, options)
+    submissions = [read_submission(p, form, roster, options.year) for p in collect_inputs(inputs, outdir)]
+    year = settle_year(submissions, options.year)
+    previous = load_previous(form, options.previous, year) if options.previous else None
+    rule_ids = {rule.id for rule in form.spec.rules}
+    for sub in submissions:
+        if sub.report is None:
+            continue
+        # Never trust stored totals or verdicts: recompute and re-run the rules. Findings the
+        # rules cannot reproduce from the values (how the workbook was filled) are kept.
+        recompute(form, sub.report.tables)
+        sub.findings = [f for f in sub.findings if f.rule not in rule_ids]
+        sub.add_findings(check_report(form, sub.report))
+        before = previous.find(sub.report.unit.code, sub.report.unit.name) if previous else None
+        if before is not None:
+            sub.add_findings(year_link_findings(form, before, sub.report))
+    entries = completeness(submissions, expected, options)
+    district = sum_reports(form, [e.report for e in entries if e.summed and e.report], unit, year)
+    district.findings = check_report(form, district)
+    if previous is not None:
+        before_total = previous.total or sum_reports(
+            form, [r for u in expected if (r := previous.find(u.code, u.name)) is not None], unit, year - 1
+        )
+        district.findings += year_link_findings(form, before_total, district)
+    district.provenance = Provenance(
+        source_kind="merge",
+        imported_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+        tool_version=__version__,
+    )
+    district.sources = [e.source_entry() for e in entries]
+    return MergeResult(form, district, entries, previous_checked=previous is not None)
+
+
+# ---------------------------------------------------------------------------------------
+# Outputs
+
+
+def neutralise(text: str) -> str:
+    """A CSV cell that a spreadsheet would run as a formula gets a leading apostrophe."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def values_frame(result: MergeResult) -> pd.DataFrame:
+    """Long format: one row per table cell (inputs and totals) of every summed unit, then the
+    merged totals with scope "total" (the units' rows have scope "unit"). Built column-wise
+    on Arrow arrays: ten thousand units make 2.3 million rows."""
+    form = result.form
+    keys = [(t.id, r, c) for t in form.tables for r, c in form.table_value_keys(t)]
+    reports = [e.report for e in result.summed if e.report] + [result.district]
+    scopes = ["unit"] * (len(reports) - 1) + ["total"]
+    per_report, per_key = np.repeat(np.arange(len(reports)), len(keys)), np.tile(np.arange(len(keys)), len(reports))
+    scale = max((c.places for t in form.tables for c in t.columns), default=0)
+    values = [report.tables[t][r][c] for report in reports for t, r, c in keys]
+
+    def spread(labels: list[str], indices: np.ndarray) -> pa.Array:
+        return pa.DictionaryArray.from_arrays(pa.array(indices, pa.int32()), pa.array(labels)).cast(pa.string())
+
+    columns = {
+        "unit_code": spread([r.unit.code for r in reports], per_report),
+        "unit_name": spread([r.unit.name for r in reports], per_report),
+        "scope": spread(scopes, per_report),
+        "year": pa.array(np.full(len(values), result.district.year, dtype=np.int32)),
+        "table": spread([k[0] for k in keys], per_key),
+        "row": spread([k[1] for k in keys], per_key),
+        "column": spread([k[2] for k in keys], per_key),
+        "value": pa.array(values, pa.decimal128(28, scale)),
+    }
+    return pa.table(columns).to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for name in ("unit_code", "unit_name"):
+        # Neutralise the distinct names once, then spread them back over the rows.
+        encoded = table[name].combine_chunks().dictionary_encode()
+        safe = pa.array([neutralise(v) for v in encoded.dictionary.to_pylist()])
+        table = table.set_column(table.schema.get_field_index(name), name, pc.take(safe, encoded.indices))
+    # Counts print as 12, not 12.0000; amounts keep their places.
+    text = pc.replace_substring_regex(table["value"].cast(pa.string()), pattern=r"\.0+$", replacement="")
+    table = table.set_column(table.schema.get_field_index("value"), "value", text)
+    buffer = io.BytesIO()
+    buffer.write("\ufeff".encode())  # the byte order mark makes Excel read the UTF-8 Chinese text correctly
+    csv.write_csv(table, buffer, csv.WriteOptions(quoting_style="needed"))
+    return buffer.getvalue()
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _write(path: Path, payload: bytes | str) -> Path:
+    try:
+        write_atomic(path, payload)
+    except OSError as exc:
+        raise UserError(f"无法写入 {path}（{exc.strerror}）") from exc
+    return path
+
+
+def write_values(result: MergeResult, outdir: Path) -> list[Path]:
+    """values.csv and values.parquet: the long-format table for analysts."""
+    frame = values_frame(result)
+    return [_write(outdir / VALUES_CSV, _csv_bytes(frame)), _write(outdir / VALUES_PARQUET, _parquet_bytes(frame))]
+
+
+def write_outputs(result: MergeResult, outdir: Path) -> list[Path]:
+    """district.json, summary.xlsx, values.csv and values.parquet, each written atomically."""
+    from tianbao.stages.summary import render_summary  # imported here: summary imports this module
+
+    return [
+        _write(outdir / DISTRICT_JSON, result.district.to_json()),
+        _write(outdir / SUMMARY_XLSX, render_summary(result)),
+        *write_values(result, outdir),
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# Terminal
+
+
+def status_tables(result: MergeResult, limit: int = 30) -> list[Table]:
+    """Counts per status, then the lines that need attention (all but 已通过/有警告)."""
+    title = f"报送情况（计入汇总 {len(result.summed)} 个单位）"
+    counts = Table(title=title, title_justify="left", min_width=len(title) * 2)  # CJK: two cells a character
+    counts.add_column("状态")
+    counts.add_column("数量", justify="right")
+    for status in STATUS_ORDER:
+        if number := result.count(status):
+            counts.add_row(status, str(number))
+    attention = [e for e in result.entries if e.status not in (STATUS_PASSED, STATUS_WARNINGS)]
+    if not attention:
+        return [counts]
+    lines = Table(title="需要处理的单位和文件", title_justify="left")
+    for column in ("状态", "单位代码", "单位名称", "文件", "说明"):
+        lines.add_column(column, overflow="fold")
+    for entry in attention[:limit]:
+        source = entry.submission.source.name if entry.submission else ""
+        lines.add_row(entry.status, entry.code, entry.name, source, entry.note)
+    if len(attention) > limit:
+        lines.caption = f"另有 {len(attention) - limit} 行未显示，见汇总工作簿的“报送情况”表"
+    return [counts, lines]
+
+
+def key_rows_table(result: MergeResult) -> Table | None:
+    """District totals of the definition's key rows: one column per key row, one line per
+    table column (narrow enough for a terminal)."""
+    form, district = result.form, result.district
+    refs = form.spec.summary.key_row_refs()
+    if not refs:
+        return None
+    table = Table(title=f"{district.unit.name}{district.year}年汇总数（主要行）", title_justify="left")
+    table.add_column("")
+    lines: list[tuple[str, str, str]] = []  # (table id, column id, label)
+    for table_id, row_id in refs:
+        section = form.table(table_id)
+        row = next(r for r in section.rows if r.id == row_id)
+        table.add_column(row.label, justify="right", overflow="fold")
+        for column in form.row_columns(section, row):
+            if (table_id, column.id, column.label) not in lines:
+                lines.append((table_id, column.id, column.label))
+    for table_id, column_id, label in lines:
+        cells = []
+        for ref_table, row_id in refs:
+            values = district.tables[ref_table][row_id]
+            cells.append(str(values[column_id]) if ref_table == table_id and column_id in values else "")
+        table.add_row(label, *cells)
+    return table

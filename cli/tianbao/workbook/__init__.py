@@ -1,0 +1,1 @@
+"""The workbook: the layout contract, writing, protecting and reading .xlsx packages."""
