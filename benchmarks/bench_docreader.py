@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fixtures_docs import filled_report, half_width, lose_tabs, one_cell_per_line, published
 from tianbao.document.read import read_document_bytes
-from tianbao.form.spec import resolve_form
+from tianbao.form import resolve_form
 
 
 def main() -> None:

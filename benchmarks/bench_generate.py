@@ -18,9 +18,11 @@ from pathlib import Path
 import xlsxwriter
 
 from tianbao.cells import Range
-from tianbao.form.spec import FieldsSection, Form, resolve_form
+from tianbao.form import Form, resolve_form
+from tianbao.form.grammar import expand_rule
+from tianbao.form.spec import FieldsSection
 from tianbao.report import Unit, empty_report
-from tianbao.rules.check import check_formula, computed_formula, expand_rule
+from tianbao.rules.excel import check_formula, computed_formula
 from tianbao.stages.distribute import distribute
 from tianbao.workbook.write import WriteOptions, render_workbook
 

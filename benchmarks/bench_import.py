@@ -25,7 +25,7 @@ from python_calamine import CalamineWorkbook
 from rich.console import Console
 from rich.table import Table
 
-from tianbao.form.spec import Form, resolve_form
+from tianbao.form import Form, resolve_form
 from tianbao.report import Report, Unit, empty_report
 from tianbao.rules.check import recompute
 from tianbao.stages.intake import import_batch

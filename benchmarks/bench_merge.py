@@ -24,7 +24,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from factories import satisfy_rules
-from tianbao.form.spec import Form, resolve_form
+from tianbao.form import Form, resolve_form
 from tianbao.report import Report, Unit, empty_report, write_atomic
 from tianbao.rules.check import check_report
 from tianbao.stages.merge import DISTRICT_JSON, SUMMARY_XLSX, MergeOptions, merge, write_values

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tianbao.document.publish import FORMATS, publish, render
 from tianbao.document.publish.document import build_document
-from tianbao.form.spec import Form, resolve_form
+from tianbao.form import Form, resolve_form
 from tianbao.report import Report, Unit, empty_report
 from tianbao.rules.check import recompute
 

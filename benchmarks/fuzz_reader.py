@@ -33,7 +33,7 @@ from xml.etree import ElementTree
 from rich.console import Console
 from rich.table import Table
 
-from tianbao.form.spec import Form, resolve_form
+from tianbao.form import Form, resolve_form
 from tianbao.report import Report, Unit, empty_report
 from tianbao.workbook.write import WriteOptions, render_workbook
 
@@ -234,8 +234,9 @@ def _with_doctype(text: bytes, rng: random.Random) -> bytes:
 
 def _worker(connection: Connection, form_source: str) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
-    from tianbao.stages.intake import Rejected, _read, import_file
-    from tianbao.workbook.package import DEFAULT_LIMITS, XlsxError
+    from tianbao.errors import InputFileError, Rejected
+    from tianbao.stages.intake import _read, import_file
+    from tianbao.workbook.package import DEFAULT_LIMITS
     from tianbao.workbook.read import ReadOptions
 
     form = resolve_form(form_source)
@@ -256,7 +257,7 @@ def _worker(connection: Connection, form_source: str) -> None:
             if match:
                 try:  # again, to get the traceback the importer swallowed
                     _read(data, name, form, ReadOptions(), False, DEFAULT_LIMITS)
-                except (Rejected, XlsxError):
+                except (Rejected, InputFileError):
                     detail = f"{match.group(1)} (not reproduced)"
                 except Exception:  # this is what the fuzzer is looking for
                     detail = traceback.format_exc(limit=-4)

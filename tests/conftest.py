@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from tianbao.form.spec import Form, resolve_form
+from tianbao.form import Form, resolve_form
 from tianbao.stages.office import find_soffice
 
 REQUIRE_CLIENTS = os.environ.get("TIANBAO_REQUIRE_CLIENTS") == "1"

@@ -26,7 +26,9 @@ from msoffcrypto.format.ooxml import OOXMLFile
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_reader import edited, input_cell, render, replace_member, sample_report
-from tianbao.form.spec import Form, InputCell, TableSection, resolve_form
+from tianbao.form import Form, resolve_form
+from tianbao.form.query import InputCell
+from tianbao.form.spec import TableSection
 from tianbao.workbook.package import XlsxPackage
 
 SECRET = "TIANBAO-SECRET-7f3a9c"

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import openpyxl
 
-from tianbao.form.spec import Form
+from tianbao.form import Form
+from tianbao.form.grammar import expand_rule
 from tianbao.report import Report, Unit, empty_report
-from tianbao.rules.check import evaluate, expand_rule, recompute
+from tianbao.rules.check import evaluate, recompute
 from tianbao.workbook.write import WriteOptions, render_workbook
 
 

@@ -16,7 +16,8 @@ from decimal import Decimal
 
 from tianbao.document.publish import render
 from tianbao.document.publish.document import build_document
-from tianbao.form.spec import Form, TableSection
+from tianbao.form import Form
+from tianbao.form.spec import TableSection
 from tianbao.report import Report, Unit, empty_report
 from tianbao.rules.check import check_report, recompute
 

@@ -16,7 +16,7 @@ import pytest
 from clirun import start, tianbao
 from corpus import stray_rows
 from test_reader import render, sample_report
-from tianbao.form.spec import Form
+from tianbao.form import Form
 from tianbao.report import Report
 from tianbao.stages.intake import FINDINGS_CSV, FINDINGS_XLSX, LOCK_FILE
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from clirun import HANG_GUARD, child_env, command
 from test_reader import render, sample_report
-from tianbao.form.spec import Form
+from tianbao.form import Form
 
 
 def run_gbk(*args: str | Path) -> tuple[int, str, str]:

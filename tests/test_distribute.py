@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 
 from clirun import tianbao
-from tianbao.form.spec import Form
+from tianbao.form import Form
 from tianbao.report import Unit, empty_report
 from tianbao.workbook.write import META_SHEET
 

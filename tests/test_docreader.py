@@ -33,7 +33,7 @@ from tianbao.document.read import read_document, read_document_bytes, sniff_docu
 from tianbao.document.read.legacy import load_legacy_formats
 from tianbao.document.read.parts import find_title
 from tianbao.document.read.text import chinese_number, normalize, similarity, split_numbering
-from tianbao.form.spec import Form, load_form, parse_form
+from tianbao.form import Form, load_form, parse_form
 from tianbao.io.roster import load_roster
 from tianbao.report import Report, Unit, empty_report
 from tianbao.rules.check import recompute

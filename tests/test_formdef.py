@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tianbao.form.spec import FormDefinitionError, builtin_form_paths, load_form, parse_form, resolve_form
+from tianbao.errors import FormDefinitionError
+from tianbao.form import builtin_form_paths, load_form, parse_form, resolve_form
 
 NATIONAL = builtin_form_paths()["national-2021"]
 

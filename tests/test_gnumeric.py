@@ -17,8 +17,10 @@ import openpyxl
 import pytest
 
 from factories import filled_without_results, random_report, satisfy_rules
-from tianbao.form.spec import Form
-from tianbao.rules.check import check_value, expand_rule, recompute
+from tianbao.form import Form
+from tianbao.form.grammar import expand_rule
+from tianbao.rules.check import recompute
+from tianbao.rules.excel import check_value
 from tianbao.stages.intake import import_file
 
 pytestmark = pytest.mark.gnumeric

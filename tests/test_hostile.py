@@ -33,12 +33,12 @@ from corpus import (
     word_document,
 )
 from test_reader import render, sample_report
-from tianbao.errors import UserError
-from tianbao.form.spec import Form
+from tianbao.errors import InputFileError, UserError
+from tianbao.form import Form
 from tianbao.stages import intake as importer
 from tianbao.stages.intake import FINDINGS_CSV, FINDINGS_XLSX, import_batch, import_file
 from tianbao.stages.pool import START_METHOD_VARIABLE
-from tianbao.workbook.package import Limits, XlsxError, XlsxPackage, limits_from
+from tianbao.workbook.package import Limits, XlsxPackage, limits_from
 
 HANG_GUARD = 30.0  # seconds per file, only so that a hang fails instead of blocking CI
 MEMORY_BOUND_MB = 256  # Python allocations while reading one file (the zip bomb inflates to 320 MB)
@@ -49,7 +49,7 @@ CATCH_ALL = "文件无法读取（"  # the importer's last resort for an excepti
 PROBE = textwrap.dedent("""
     import json, resource, sys, time, tracemalloc
     from pathlib import Path
-    from tianbao.form.spec import resolve_form
+    from tianbao.form import resolve_form
     from tianbao.stages.intake import import_file
     form = resolve_form(None)
     tracemalloc.start()
@@ -125,7 +125,7 @@ def test_unknown_exceptions_never_reach_the_catch_all(probed: dict[str, dict]) -
 def test_document_properties_with_an_entity_are_refused_when_read(corpus: tuple[Path, list[Case]]) -> None:
     folder, _cases = corpus
     package = XlsxPackage((folder / "xxe_docProps_custom_xml.xlsx").read_bytes())
-    with pytest.raises(XlsxError, match="不安全的 XML"):
+    with pytest.raises(InputFileError, match="不安全的 XML"):
         package.custom_properties()
 
 

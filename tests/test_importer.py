@@ -17,7 +17,7 @@ import pytest
 from clirun import tianbao
 from corpus import encrypted
 from test_reader import edited, input_cell, render, sample_report
-from tianbao.form.spec import Form, load_form, resolve_form
+from tianbao.form import Form, load_form, resolve_form
 from tianbao.report import Finding, Unit, empty_report, load_report
 from tianbao.rules.check import recompute
 from tianbao.stages.intake import (

@@ -19,7 +19,7 @@ import pytest
 
 from test_reader import edited, input_cell, render, sample_report
 from tianbao.document.publish import publish
-from tianbao.form.spec import Form
+from tianbao.form import Form
 from tianbao.report import Report
 from tianbao.stages.intake import FINDINGS_CSV, FINDINGS_XLSX, annotate, import_batch
 from tianbao.stages.merge import VALUES_CSV, MergeOptions, merge, write_outputs

@@ -13,9 +13,11 @@ import openpyxl
 import pytest
 
 from factories import filled_without_results, random_report
-from tianbao.form.spec import Form
+from tianbao.form import Form
+from tianbao.form.grammar import expand_rule
 from tianbao.report import Unit, empty_report
-from tianbao.rules.check import check_value, expand_rule, recompute
+from tianbao.rules.check import recompute
+from tianbao.rules.excel import check_value
 from tianbao.stages.office import convert
 from tianbao.workbook.write import META_SHEET, render_workbook
 

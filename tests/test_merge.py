@@ -23,9 +23,10 @@ import yaml
 from clirun import tianbao
 from factories import satisfy_rules
 from tianbao.errors import UserError
-from tianbao.form.spec import Form, parse_form
+from tianbao.form import Form, parse_form
+from tianbao.form.grammar import expand_rule
 from tianbao.report import Finding, Provenance, Report, Unit, empty_report, load_report
-from tianbao.rules.check import check_report, expand_rule, recompute
+from tianbao.rules.check import check_report, recompute
 from tianbao.stages.intake import FINDINGS_XLSX
 from tianbao.stages.merge import (
     DISTRICT_JSON,

@@ -27,7 +27,8 @@ from tianbao.document.publish import publish
 from tianbao.document.publish.document import Heading, Paragraph, build_document
 from tianbao.document.publish.grid import build_grid, format_number
 from tianbao.errors import UserError
-from tianbao.form.spec import FieldsSection, Form, TableSection, load_form
+from tianbao.form import Form, load_form
+from tianbao.form.spec import FieldsSection, TableSection
 from tianbao.report import Report, SourceEntry, Unit, empty_report
 from tianbao.rules.check import recompute
 from tianbao.stages.office import convert

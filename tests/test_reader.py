@@ -17,12 +17,14 @@ import openpyxl
 import pytest
 
 from tianbao.cells import Cell, Range
-from tianbao.form.spec import Form, InputCell
+from tianbao.errors import InputFileError
+from tianbao.form import Form
+from tianbao.form.query import InputCell
 from tianbao.io.roster import Roster, RosterUnit
 from tianbao.report import Finding, Report, Unit, empty_report
-from tianbao.rules.check import computed_formula
+from tianbao.rules.excel import computed_formula
 from tianbao.stages.intake import ImportOutcome, import_file
-from tianbao.workbook.package import Limits, XlsxError, XlsxPackage, shift_formula, sniff
+from tianbao.workbook.package import Limits, XlsxPackage, shift_formula, sniff
 from tianbao.workbook.write import META_SHEET, WriteOptions, render_workbook
 
 YEAR = 2025
@@ -426,7 +428,7 @@ def test_xml_bomb_is_refused(tmp_path: Path, form: Form, good: bytes) -> None:
 def test_external_entity_is_refused(good: bytes) -> None:
     evil = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><sst><si><t>&e;</t></si></sst>'
     package = XlsxPackage(replace_member(good, "xl/sharedStrings.xml", evil))
-    with pytest.raises(XlsxError, match="不安全"):
+    with pytest.raises(InputFileError, match="不安全"):
         package.shared_strings()
 
 
@@ -451,13 +453,13 @@ def test_an_archive_declaring_too_many_members_is_refused_before_listing_them(
     forged = good[: end + 8] + (60_000).to_bytes(2, "little") * 2 + good[end + 12 :]
     outcome = run(tmp_path, form, forged)
     assert outcome.report is None and "部件数量" in only(outcome, "file.unreadable").message
-    with pytest.raises(XlsxError, match="60000"):
+    with pytest.raises(InputFileError, match="60000"):
         XlsxPackage(forged)
 
 
 def test_a_member_that_lies_about_its_size_is_refused(good: bytes) -> None:
     package = XlsxPackage(good, Limits(max_member_bytes=1000))
-    with pytest.raises(XlsxError, match="压缩炸弹"):
+    with pytest.raises(InputFileError, match="压缩炸弹"):
         package.workbook()
 
 

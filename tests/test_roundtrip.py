@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from clirun import tianbao
-from tianbao.form.spec import Form, InputCell, resolve_form
+from tianbao.form import Form, resolve_form
+from tianbao.form.query import InputCell
 from tianbao.report import FieldValue, Report, Unit, empty_report
 from tianbao.rules.check import check_report, recompute
 from tianbao.stages.intake import import_file

@@ -9,9 +9,10 @@ import openpyxl
 import pytest
 
 from clirun import tianbao
-from tianbao.form.spec import Form, load_form
+from tianbao.form import Form, load_form
 from tianbao.report import Unit, empty_report
-from tianbao.rules.check import CHECK_OK, check_report, recompute
+from tianbao.rules.check import check_report, recompute
+from tianbao.rules.excel import CHECK_OK
 from tianbao.workbook.write import render_workbook
 
 MINI = Path(__file__).parent / "forms" / "mini.yaml"

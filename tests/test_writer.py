@@ -13,9 +13,11 @@ import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tianbao.cells import Cell, Range
-from tianbao.form.spec import Form
+from tianbao.form import Form
+from tianbao.form.grammar import expand_rule
 from tianbao.report import Unit, empty_report
-from tianbao.rules.check import CHECK_OK, expand_rule, recompute
+from tianbao.rules.check import recompute
+from tianbao.rules.excel import CHECK_OK
 from tianbao.workbook.write import (
     META_SHEET,
     Annotation,

@@ -17,7 +17,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tianbao.form.spec import Form, TableSection
+from tianbao.errors import ReportLoadError
+from tianbao.form import Form
+from tianbao.form.spec import TableSection
 
 SCHEMA_VERSION = 1
 
@@ -132,10 +134,6 @@ class Report(BaseModel):
     def to_json(self) -> str:
         data = self.model_dump(mode="json")
         return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-
-
-class ReportLoadError(Exception):
-    """A report JSON file cannot be used; the message is for the user."""
 
 
 def empty_report(form: Form, unit: Unit, year: int) -> Report:

@@ -1,7 +1,7 @@
 """The `tianbao` command: a thin typer layer over the stage modules.
 
 Each command parses options, calls one stage, prints a short Chinese summary and maps
-expected failures (UserError and friends) to a one-line message and a non-zero exit.
+expected failures (`TianbaoError`, caught once here) to a one-line message and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from rich.console import Console
 
 from tianbao import __version__
 from tianbao.document.publish import parse_date_option, publish, read_intro
-from tianbao.errors import UserError
-from tianbao.form.spec import Form, FormDefinitionError, builtin_form_paths, load_form, resolve_form
+from tianbao.errors import TianbaoError, UserError
+from tianbao.form import Form, builtin_form_paths, load_form, resolve_form
 from tianbao.io.roster import Roster, load_roster
 from tianbao.stages.distribute import distribute, new_workbook
 from tianbao.stages.intake import annotate, collect_inputs, findings_table, import_batch, import_many, summary_line
@@ -45,7 +45,7 @@ def user_errors() -> Iterator[None]:
     """Expected failures become one Chinese line on stderr and exit code 2."""
     try:
         yield
-    except (UserError, FormDefinitionError) as exc:
+    except TianbaoError as exc:
         err_console.print(f"[red]错误：[/red]{exc}", highlight=False)
         raise typer.Exit(2) from None
 

@@ -1,143 +1,16 @@
-"""The rule engine: one rule source for in-sheet formulas, import checks and merge checks.
+"""Rules evaluated on the report model: one rule source for import, merge and publish checks.
 
-Rules come from the form definition. Two kinds exist:
-
-* computed cells (a total = sum of other cells), which the workbook writes as live formulas
-  and every reader recomputes instead of trusting cached results;
-* assertions such as R1 ("t3.new.{col} + t3.carried_over.{col} == ..."), which the workbook
-  shows as ✓/✗ check cells and the importer and merger turn into findings.
+Rules come from the form definition. Computed cells (a total = sum of other cells) are
+recomputed here instead of trusting cached results; assertions such as R1 become findings
+with the message the definition gives; R6 compares a report with last year's.
+The same assertions become the workbook's ✓/✗ formulas in `tianbao.rules.excel`.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from decimal import Decimal
-from functools import cache
-from itertools import product
-from weakref import WeakKeyDictionary
-
-from tianbao.cells import Cell, quote_sheet
-from tianbao.form.spec import Form, RuleDef
+from tianbao.form.grammar import RuleInstance, Term, expand_rule
+from tianbao.form.query import Form
 from tianbao.report import Finding, Number, Report
-
-CHECK_OK = "✓"
-CHECK_FAIL = "✗ 相差 "
-
-_COMPARISONS = ("==", "<=", ">=")
-_TERM = re.compile(r"\s*([+-])?\s*([A-Za-z0-9_.{}]+)\s*")
-
-
-class RuleSyntaxError(ValueError):
-    """An assertion of the definition cannot be parsed or names unknown cells."""
-
-
-@dataclass(frozen=True)
-class Ref:
-    table: str
-    row: str
-    column: str
-
-
-@dataclass(frozen=True)
-class Term:
-    sign: int
-    ref: Ref | None
-    constant: Decimal = Decimal(0)
-
-
-@dataclass(frozen=True)
-class RuleInstance:
-    """One concrete check: a rule with its for_each variables bound."""
-
-    rule: RuleDef
-    bindings: dict[str, str]
-    left: tuple[Term, ...]
-    op: str
-    right: tuple[Term, ...]
-    check_cell: str | None
-
-    def refs(self) -> list[Ref]:
-        return [t.ref for t in (*self.left, *self.right) if t.ref is not None]
-
-
-_EXPANDED: WeakKeyDictionary[Form, dict[str, list[RuleInstance]]] = WeakKeyDictionary()
-
-
-def expand_rule(form: Form, rule: RuleDef) -> list[RuleInstance]:
-    """Every instance of a rule, in for_each order (the order of its check cells)."""
-    known = _EXPANDED.setdefault(form, {})
-    if rule.id not in known:
-        known[rule.id] = _expand_rule(form, rule)
-    return known[rule.id]
-
-
-def _expand_rule(form: Form, rule: RuleDef) -> list[RuleInstance]:
-    names = list(rule.for_each)
-    instances = []
-    check_cells = rule.check.cells if rule.check else []
-    for index, values in enumerate(product(*(rule.for_each[n] for n in names))):
-        bindings = dict(zip(names, values, strict=True))
-        text = rule.assert_
-        for name, value in bindings.items():
-            text = text.replace("{" + name + "}", value)
-        left, op, right = _parse_assertion(form, text)
-        instances.append(
-            RuleInstance(
-                rule=rule,
-                bindings=bindings,
-                left=left,
-                op=op,
-                right=right,
-                check_cell=check_cells[index] if index < len(check_cells) else None,
-            )
-        )
-    return instances
-
-
-def _parse_assertion(form: Form, text: str) -> tuple[tuple[Term, ...], str, tuple[Term, ...]]:
-    ops = [op for op in _COMPARISONS if op in text]
-    if len(ops) != 1 or text.count(ops[0]) != 1:
-        raise RuleSyntaxError(f"断言需要恰好一个比较符（{' '.join(_COMPARISONS)}）：{text}")
-    left_text, right_text = text.split(ops[0])
-    return _parse_sum(form, left_text), ops[0], _parse_sum(form, right_text)
-
-
-def _parse_sum(form: Form, text: str) -> tuple[Term, ...]:
-    terms: list[Term] = []
-    position = 0
-    text = text.strip()
-    while position < len(text):
-        match = _TERM.match(text, position)
-        if not match or (terms and not match.group(1)):
-            raise RuleSyntaxError(f"无法解析表达式：{text}")
-        sign = -1 if match.group(1) == "-" else 1
-        token = match.group(2)
-        position = match.end()
-        if re.fullmatch(r"\d+(\.\d+)?", token):
-            terms.append(Term(sign, None, Decimal(token)))
-            continue
-        if "{" in token:
-            raise RuleSyntaxError(f"变量 {token} 没有在 for_each 中定义")
-        parts = token.split(".")
-        if len(parts) != 3:
-            raise RuleSyntaxError(f"单元格引用应写作 表.行.列：{token}")
-        table_id, row_id, column_id = parts
-        try:
-            table = form.table(table_id)
-            row = next(r for r in table.rows if r.id == row_id)
-        except (KeyError, StopIteration):
-            raise RuleSyntaxError(f"引用了不存在的表格或行：{token}") from None
-        if column_id not in {c.id for c in form.row_columns(table, row)}:
-            raise RuleSyntaxError(f"引用了不存在的列：{token}")
-        terms.append(Term(sign, Ref(table_id, row_id, column_id)))
-    if not terms:
-        raise RuleSyntaxError(f"表达式为空：{text}")
-    return tuple(terms)
-
-
-# ---------------------------------------------------------------------------------------
-# Evaluation on the report model
 
 
 def recompute(form: Form, tables: dict[str, dict[str, dict[str, Number]]]) -> None:
@@ -176,7 +49,7 @@ def stated_total_findings(
         table = form.table(table_id)
         computed_def = next(c for c in table.computed if c.rule == cell.rule)
         message = computed_def.message.format(
-            row=_label(table.rows, row_id), column=_label(table.columns, column_id)
+            row=label_of(table.rows, row_id), column=label_of(table.columns, column_id)
         )
         findings.append(
             Finding(
@@ -203,7 +76,7 @@ def check_report(form: Form, report: Report) -> list[Finding]:
         for instance in expand_rule(form, rule):
             left = evaluate(instance.left, report.tables)
             right = evaluate(instance.right, report.tables)
-            if _holds(left, instance.op, right):
+            if holds(left, instance.op, right):
                 continue
             findings.append(_finding(form, report, instance, left, right))
     return findings
@@ -219,7 +92,7 @@ def evaluate(terms: tuple[Term, ...], tables: dict[str, dict[str, dict[str, Numb
     return total
 
 
-def _holds(left: Number, op: str, right: Number) -> bool:
+def holds(left: Number, op: str, right: Number) -> bool:
     if op == "==":
         return left == right
     if op == "<=":
@@ -230,7 +103,7 @@ def _holds(left: Number, op: str, right: Number) -> bool:
 def _finding(form: Form, report: Report, instance: RuleInstance, left: Number, right: Number) -> Finding:
     placeholders: dict[str, object] = {"left": left, "right": right, "diff": left - right}
     for name, value in instance.bindings.items():
-        placeholders[name] = _binding_label(form, instance, value)
+        placeholders[name] = _bindinglabel_of(form, instance, value)
     for role in form.identity_fields:
         placeholders[role] = report.identity_value(role)
     cells = _located_cells(form, instance)
@@ -257,88 +130,18 @@ def _located_cells(form: Form, instance: RuleInstance) -> list[tuple[str, str]]:
     return cells
 
 
-def _binding_label(form: Form, instance: RuleInstance, value: str) -> str:
+def _bindinglabel_of(form: Form, instance: RuleInstance, value: str) -> str:
     for ref in instance.refs():
         table = form.table(ref.table)
         if ref.column == value:
-            return _label(table.columns, value)
+            return label_of(table.columns, value)
         if ref.row == value:
-            return _label(table.rows, value)
+            return label_of(table.rows, value)
     return value
 
 
-def _label(items: list, item_id: str) -> str:
+def label_of(items: list, item_id: str) -> str:
     return next(item.label for item in items if item.id == item_id)
-
-
-# ---------------------------------------------------------------------------------------
-# Excel formulas generated from the same definitions
-
-
-@cache  # forms live for the whole process; every workbook written asks the same questions
-def computed_formula(form: Form, table_id: str, row_id: str, column_id: str) -> str:
-    """=SUM(D8:D28) for a contiguous run of cells, =A4+B4+... otherwise."""
-    cell = form.computed_cells[(table_id, row_id, column_id)]
-    table = form.table(table_id)
-    positions = sorted(form.table_cell(table, r, c) for r, c in cell.terms)
-    if not positions:
-        return "=0"
-    first, last = positions[0], positions[-1]
-    same_row = all(p.row == first.row for p in positions)
-    same_col = all(p.col == first.col for p in positions)
-    contiguous = (same_row and last.col - first.col + 1 == len(positions)) or (
-        same_col and last.row - first.row + 1 == len(positions)
-    )
-    if contiguous and len(positions) > 1:
-        return f"=SUM({first.a1}:{last.a1})"
-    return "=" + "+".join(p.a1 for p in positions)
-
-
-def check_formula(form: Form, instance: RuleInstance, sheet: str) -> str:
-    """The ✓/✗ formula for one rule instance, placed on `sheet`."""
-    left = _excel_sum(form, instance.left, sheet)
-    right = _excel_sum(form, instance.right, sheet)
-    excel_op = {"==": "=", "<=": "<=", ">=": ">="}[instance.op]
-    test = f'IF(({left}){excel_op}({right}),"{CHECK_OK}","{CHECK_FAIL}"&(({left})-({right})))'
-    when = instance.rule.when
-    if when is None:
-        return "=" + test
-    field = form.field(form.identity_section.id, when.field)
-    where = Cell(field.row - 1, _col(form.identity_section.input_column))
-    ref = f"{quote_sheet(form.identity_section.sheet)}!{where.absolute}"
-    condition = ",".join(f'{ref}="{value}"' for value in when.values)
-    return f'=IF(OR({condition}),{test},"{CHECK_OK}")'
-
-
-def check_value(form: Form, report: Report, instance: RuleInstance) -> str:
-    """What the check formula evaluates to, for the cached result written with it."""
-    when = instance.rule.when
-    if when is not None:
-        level = report.field_value(form, form.identity_section.id, when.field)
-        if level not in when.values:
-            return CHECK_OK
-    left = evaluate(instance.left, report.tables)
-    right = evaluate(instance.right, report.tables)
-    if _holds(left, instance.op, right):
-        return CHECK_OK
-    return f"{CHECK_FAIL}{left - right}"
-
-
-def _excel_sum(form: Form, terms: tuple[Term, ...], sheet: str) -> str:
-    parts = []
-    for term in terms:
-        sign = "-" if term.sign < 0 else "+"
-        if term.ref is None:
-            parts.append(f"{sign}{term.constant}")
-            continue
-        table = form.table(term.ref.table)
-        a1 = form.table_cell(table, term.ref.row, term.ref.column).a1
-        parts.append(f"{sign}{a1}" if table.sheet == sheet else f"{sign}{quote_sheet(table.sheet)}!{a1}")
-    return "".join(parts).lstrip("+")
-
-
-def _col(letters: str) -> int:
-    return Cell.parse(f"{letters}1").col
 
 
 # ---------------------------------------------------------------------------------------
@@ -375,7 +178,7 @@ def year_link_findings(form: Form, previous: Report, current: Report) -> list[Fi
                     rule=link.rule,
                     severity=link.severity,
                     message=link.message.format(
-                        column=_label(table.columns, column_id), current=value, previous=before[column_id]
+                        column=label_of(table.columns, column_id), current=value, previous=before[column_id]
                     ),
                     sheet=table.sheet,
                     cell=form.table_cell(table, link.current_row, column_id).a1,

@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tianbao.errors import UserError
-from tianbao.form.spec import Form
+from tianbao.errors import ReportLoadError, UserError
+from tianbao.form import Form
 from tianbao.io.roster import RosterUnit, load_roster
-from tianbao.report import Report, ReportLoadError, Unit, empty_report, load_report
+from tianbao.report import Report, Unit, empty_report, load_report
 from tianbao.rules.check import carry_forward
 from tianbao.stages.previous import load_previous
 from tianbao.workbook.write import WriteOptions, identity_locks, write_workbook

@@ -31,21 +31,13 @@ from xlsxwriter.worksheet import Worksheet
 from tianbao import __version__
 from tianbao.cells import Cell, quote_sheet
 from tianbao.document.read import apply_roster, read_document_bytes, sniff_document
-from tianbao.errors import UserError
-from tianbao.form.spec import Form, resolve_form
+from tianbao.errors import InputFileError, LimitExceeded, OfficeError, Rejected, UserError
+from tianbao.form import Form, resolve_form
 from tianbao.io.roster import Roster
 from tianbao.report import Finding, Provenance, Report, write_atomic
-from tianbao.stages.office import OfficeError, convert
+from tianbao.stages.office import convert
 from tianbao.stages.pool import Failed, TimedPool
-from tianbao.workbook.package import (
-    DEFAULT_LIMITS,
-    LimitExceeded,
-    Limits,
-    XlsxError,
-    XlsxPackage,
-    file_too_large,
-    sniff,
-)
+from tianbao.workbook.package import DEFAULT_LIMITS, Limits, XlsxPackage, file_too_large, sniff
 from tianbao.workbook.read import (
     ANNOTATION_SHEET,
     ReadOptions,
@@ -107,10 +99,6 @@ class ImportOutcome:
         return sum(1 for f in self.findings if not f.is_error)
 
 
-class Rejected(Exception):
-    """A file that is not a readable .xlsx workbook; the message is for the clerk."""
-
-
 def _now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
@@ -162,7 +150,7 @@ def _import(path: Path, form: Form, options: ReadOptions, convert_other: bool,
     except LimitExceeded as exc:
         finding = error("file.unreadable", str(exc), exc.sheet, exc.cell, exc.expected, exc.found)
         return ImportOutcome(path, None, [finding], sha), None
-    except (Rejected, XlsxError) as exc:
+    except (Rejected, InputFileError) as exc:
         return ImportOutcome(path, None, [error("file.unreadable", str(exc))], sha), None
     except OSError as exc:
         message = f"文件无法读取（{exc.strerror or exc}）。"

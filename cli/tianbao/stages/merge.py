@@ -26,14 +26,13 @@ from pyarrow import csv
 from rich.table import Table
 
 from tianbao import __version__
-from tianbao.errors import UserError
-from tianbao.form.spec import Form
+from tianbao.errors import ReportLoadError, UserError
+from tianbao.form import Form
 from tianbao.io.roster import Roster, RosterUnit, load_roster
 from tianbao.report import (
     Finding,
     Provenance,
     Report,
-    ReportLoadError,
     SourceEntry,
     Unit,
     conform,

@@ -13,6 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from tianbao.errors import OfficeError
+
 _PROFILE_XCU = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry"
            xmlns:xs="http://www.w3.org/2001/XMLSchema"
@@ -23,10 +25,6 @@ _PROFILE_XCU = """<?xml version="1.0" encoding="UTF-8"?>
   </item>
 </oor:items>
 """
-
-
-class OfficeError(Exception):
-    """LibreOffice is missing or failed; the message is for the user."""
 
 
 def find_soffice() -> str | None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tianbao.errors import UserError
-from tianbao.form.spec import Form
-from tianbao.report import Report, ReportLoadError, load_report
+from tianbao.errors import ReportLoadError, UserError
+from tianbao.form import Form
+from tianbao.report import Report, load_report
 
 
 @dataclass

@@ -17,7 +17,8 @@ from typing import Any
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from tianbao.form.spec import FieldsSection, Form, TableSection
+from tianbao.form import Form
+from tianbao.form.spec import FieldsSection, TableSection
 from tianbao.report import Report
 from tianbao.stages.merge import (
     STATUS_INVALID,

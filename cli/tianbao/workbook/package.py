@@ -26,6 +26,7 @@ from defusedxml.ElementTree import fromstring as defused_fromstring
 from defusedxml.ElementTree import iterparse as defused_iterparse
 
 from tianbao.cells import Cell, column_index, column_letters
+from tianbao.errors import InputFileError, LimitExceeded, UserError
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -66,8 +67,6 @@ _SIZE_UNITS = {"k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3,
 
 def limits_from(settings: list[str], base: Limits = DEFAULT_LIMITS) -> Limits:
     """`base` with KEY=VALUE settings applied (sizes may end in KB/MB/GB); UserError when invalid."""
-    from tianbao.errors import UserError
-
     known = {f.name: f for f in fields(Limits)}
     changes: dict[str, int | float] = {}
     for setting in settings:
@@ -81,19 +80,6 @@ def limits_from(settings: list[str], base: Limits = DEFAULT_LIMITS) -> Limits:
         number = float(match.group(1)) * _SIZE_UNITS.get((match.group(2) or "").lower(), 1)
         changes[key] = number if known[key].type in (float, "float") else int(number)
     return replace(base, **changes)
-
-
-class XlsxError(Exception):
-    """The file cannot be read as a workbook; the message says why, in Chinese."""
-
-
-class LimitExceeded(XlsxError):
-    """A configured limit was hit; where (sheet, cell) when known, the limit as `expected`."""
-
-    def __init__(self, message: str, expected: str, found: str, sheet: str | None = None,
-                 cell: str | None = None) -> None:
-        super().__init__(message)
-        self.expected, self.found, self.sheet, self.cell = expected, found, sheet, cell
 
 
 # ---------------------------------------------------------------------------------------
@@ -233,7 +219,7 @@ class XlsxPackage:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
         except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-            raise XlsxError("文件已损坏或不完整（可能下载或复制时中断），请重新保存后再报送") from exc
+            raise InputFileError("文件已损坏或不完整（可能下载或复制时中断），请重新保存后再报送") from exc
         if len(infos) > limits.max_members:
             raise _too_many_members(len(infos), limits)
         total = sum(info.file_size for info in infos)
@@ -254,7 +240,7 @@ class XlsxPackage:
         """A member's bytes, refused before decompression when its size or ratio is absurd."""
         info = self._infos.get(name)
         if info is None:
-            raise XlsxError(f"工作簿缺少必要的部件 {name}，文件可能已损坏")
+            raise InputFileError(f"工作簿缺少必要的部件 {name}，文件可能已损坏")
         limits = self.limits
         if info.file_size > limits.max_member_bytes:
             raise LimitExceeded(f"工作簿部件 {name} 解压后体积异常（疑似“压缩炸弹”），已拒绝读取",
@@ -270,9 +256,9 @@ class XlsxPackage:
                 payload = handle.read(info.file_size + 1)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError,
                 NotImplementedError) as exc:
-            raise XlsxError(f"工作簿部件 {name} 已损坏，请重新保存后再报送") from exc
+            raise InputFileError(f"工作簿部件 {name} 已损坏，请重新保存后再报送") from exc
         if len(payload) > info.file_size:
-            raise XlsxError(f"工作簿部件 {name} 的大小与声明不符，文件可能已损坏")
+            raise InputFileError(f"工作簿部件 {name} 的大小与声明不符，文件可能已损坏")
         return payload
 
     def _xml(self, name: str) -> Element:
@@ -299,7 +285,7 @@ class XlsxPackage:
         root = self._xml("xl/workbook.xml")
         if root.tag != _M + "workbook":
             # "Strict Open XML" and other dialects use other namespaces for every element.
-            raise XlsxError("工作簿不是常规的 Excel 工作簿格式（可能保存成了“Strict Open XML”格式）。"
+            raise InputFileError("工作簿不是常规的 Excel 工作簿格式（可能保存成了“Strict Open XML”格式）。"
                             "请“另存为”Excel 工作簿（*.xlsx）后再报送")
         targets = self._relationships("xl/_rels/workbook.xml.rels", "xl")
         sheets = []
@@ -352,9 +338,9 @@ class XlsxPackage:
                     raise LimitExceeded(f"工作簿中的文字条目超过 {limit} 个，远超填报表格的范围，已拒绝读取",
                                         f"不超过 {limit} 个（max_cells_per_sheet）", f"超过 {limit} 个")
         except DefusedXmlException as exc:
-            raise XlsxError(f"工作簿部件 {name} 含有不安全的 XML 声明（DTD/实体），已拒绝读取") from exc
+            raise InputFileError(f"工作簿部件 {name} 含有不安全的 XML 声明（DTD/实体），已拒绝读取") from exc
         except (ParseError, ValueError) as exc:
-            raise XlsxError(f"工作簿部件 {name} 无法解析（{_short(exc)}），文件可能已损坏") from exc
+            raise InputFileError(f"工作簿部件 {name} 无法解析（{_short(exc)}），文件可能已损坏") from exc
         return strings
 
     def date_styles(self) -> frozenset[str]:
@@ -384,7 +370,7 @@ class XlsxPackage:
     def sheet(self, info: SheetInfo) -> SheetData:
         """The non-empty cells of one sheet (streamed when the sheet is large)."""
         if info.path is None:
-            raise XlsxError(f"工作表“{info.name}”的内容缺失，文件可能已损坏")
+            raise InputFileError(f"工作表“{info.name}”的内容缺失，文件可能已损坏")
         payload = self.read(info.path)
         strings = self.shared_strings()
         dates = self.date_styles()
@@ -422,9 +408,9 @@ class XlsxPackage:
                         f"不超过 {limits.max_cells_per_sheet} 个（max_cells_per_sheet）",
                         f"超过 {limits.max_cells_per_sheet} 个", info.name)
         except DefusedXmlException as exc:
-            raise XlsxError(f"工作表“{info.name}”含有不安全的 XML 声明（DTD/实体），已拒绝读取") from exc
+            raise InputFileError(f"工作表“{info.name}”含有不安全的 XML 声明（DTD/实体），已拒绝读取") from exc
         except (ParseError, ValueError) as exc:
-            raise XlsxError(f"工作表“{info.name}”的内容无法解析（{_short(exc)}），文件可能已损坏") from exc
+            raise InputFileError(f"工作表“{info.name}”的内容无法解析（{_short(exc)}），文件可能已损坏") from exc
         return data
 
 
@@ -476,9 +462,9 @@ def parse_xml(payload: bytes, name: str) -> Element:
             return ElementTree.fromstring(payload)
         return defused_fromstring(payload, forbid_dtd=True)
     except DefusedXmlException as exc:
-        raise XlsxError(f"工作簿部件 {name} 含有不安全的 XML 声明（DTD/实体），已拒绝读取") from exc
+        raise InputFileError(f"工作簿部件 {name} 含有不安全的 XML 声明（DTD/实体），已拒绝读取") from exc
     except ParseError as exc:
-        raise XlsxError(f"工作簿部件 {name} 无法解析（{_short(exc)}），文件可能已损坏") from exc
+        raise InputFileError(f"工作簿部件 {name} 无法解析（{_short(exc)}），文件可能已损坏") from exc
 
 
 # Small sheets (every form sheet) are parsed in one C call; big ones are streamed.

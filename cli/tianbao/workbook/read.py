@@ -15,10 +15,13 @@ from decimal import Decimal, InvalidOperation, localcontext
 from functools import lru_cache
 
 from tianbao.cells import Cell, Range, column_index
-from tianbao.form.spec import FieldsSection, Form, InputCell, TableSection
+from tianbao.form import Form
+from tianbao.form.query import InputCell
+from tianbao.form.spec import FieldsSection, TableSection
 from tianbao.io.roster import Roster
 from tianbao.report import FieldValue, Finding, Number, Report, Unit, empty_report
-from tianbao.rules.check import check_report, computed_formula, recompute, stated_total_findings
+from tianbao.rules.check import check_report, recompute, stated_total_findings
+from tianbao.rules.excel import computed_formula
 from tianbao.workbook.package import RawCell, SheetData, SheetInfo, WorkbookInfo, XlsxPackage
 from tianbao.workbook.write import IDENTITY_KEYS, MAX_AMOUNT, MAX_COUNT, META_SHEET
 

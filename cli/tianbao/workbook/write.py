@@ -26,9 +26,13 @@ from xlsxwriter.worksheet import Worksheet
 
 from tianbao import __version__
 from tianbao.cells import Cell, Range, column_index, quote_sheet
-from tianbao.form.spec import FieldDef, FieldsSection, Form, InputCell, TableSection
+from tianbao.form import Form
+from tianbao.form.grammar import expand_rule
+from tianbao.form.query import InputCell
+from tianbao.form.spec import FieldDef, FieldsSection, TableSection
 from tianbao.report import Report, Unit, write_atomic
-from tianbao.rules.check import CHECK_FAIL, check_value, computed_formula, expand_rule, recompute
+from tianbao.rules.check import recompute
+from tianbao.rules.excel import CHECK_FAIL, check_value, computed_formula
 
 META_SHEET = "_tianbao"
 BODY_FONT = "宋体"
@@ -270,7 +274,7 @@ class FormWorkbook:
     def _write_checks(self) -> None:
         """✓/✗ cells for every rule that declares where its checks go."""
         fmt = self.formats
-        from tianbao.rules.check import check_formula  # local: the names read better beside the loop
+        from tianbao.rules.excel import check_formula  # local: the names read better beside the loop
 
         for rule in self.form.spec.rules:
             if rule.check is None:

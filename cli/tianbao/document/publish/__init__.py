@@ -15,9 +15,9 @@ from tianbao.document.publish.document import Document, Trace, build_document, p
 from tianbao.document.publish.docx_render import render_docx
 from tianbao.document.publish.html_render import render_html
 from tianbao.document.publish.text_render import render_markdown, render_text
-from tianbao.errors import UserError
-from tianbao.form.spec import Form, resolve_form
-from tianbao.report import Finding, Report, ReportLoadError, conform, load_report, write_atomic
+from tianbao.errors import ReportLoadError, UserError
+from tianbao.form import Form, resolve_form
+from tianbao.report import Finding, Report, conform, load_report, write_atomic
 from tianbao.rules.check import check_report, stated_total_findings
 
 FORMATS = ("html", "docx", "md", "txt")

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from tianbao.document.publish.grid import Grid, build_grid, format_number
 from tianbao.errors import UserError
-from tianbao.form.spec import FieldDef, FieldsSection, Form, TableSection
+from tianbao.form import Form
+from tianbao.form.spec import FieldDef, FieldsSection, TableSection
 from tianbao.report import FieldValue, Report
 
 # Characters XML 1.0 (and so DOCX and well-formed HTML) cannot carry; a pasted text may hold them.

@@ -11,7 +11,8 @@ from decimal import Decimal
 from functools import cached_property
 
 from tianbao.cells import Range, column_index, column_letters
-from tianbao.form.spec import Form, TableSection
+from tianbao.form import Form
+from tianbao.form.spec import TableSection
 from tianbao.report import Number
 
 # Excel column width given to a grid column the definition does not size.

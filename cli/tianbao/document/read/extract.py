@@ -14,10 +14,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from tianbao.document.read.text import clean_line
-
-
-class ExtractError(Exception):
-    """The file cannot be read as a document; the message is for the user."""
+from tianbao.errors import InputFileError
 
 
 @dataclass
@@ -76,7 +73,7 @@ def extract_blocks(data: bytes, kind: str) -> list[Block]:
         return _docx_blocks(data)
     text = decode_text(data)
     if text is None:
-        raise ExtractError("文件不是可识别的文本编码（UTF-8 或 GB18030）")
+        raise InputFileError("文件不是可识别的文本编码（UTF-8 或 GB18030）")
     return _html_blocks(text) if kind == "html" else _text_blocks(text)
 
 
@@ -263,16 +260,16 @@ def _docx_blocks(data: bytes) -> list[Block]:
     from docx.table import Table
     from docx.text.paragraph import Paragraph as DocxParagraph
 
-    from tianbao.workbook.package import XlsxError, XlsxPackage
+    from tianbao.workbook.package import XlsxPackage
 
     try:  # python-docx inflates every part: zip limits and a DTD-free check of its XML first
         XlsxPackage(data).check_xml_parts()
-    except XlsxError as exc:
-        raise ExtractError(f"Word 文件已损坏或未通过安全检查：{exc}") from exc
+    except InputFileError as exc:
+        raise InputFileError(f"Word 文件已损坏或未通过安全检查：{exc}") from exc
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many types for a damaged package
-        raise ExtractError(f"Word 文件已损坏或不是 .docx 格式（{type(exc).__name__}）") from exc
+        raise InputFileError(f"Word 文件已损坏或不是 .docx 格式（{type(exc).__name__}）") from exc
     blocks: list[Block] = []
     for child in document.element.body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]

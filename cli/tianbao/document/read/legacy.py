@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tianbao.document.read.tables import TableOptions
 from tianbao.document.read.text import normalize
-from tianbao.form.spec import Form, FormDefinitionError
+from tianbao.errors import FormDefinitionError
+from tianbao.form import Form
 from tianbao.report import Finding
 
 

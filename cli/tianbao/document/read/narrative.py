@@ -14,7 +14,8 @@ import unicodedata
 from decimal import Decimal
 
 from tianbao.cells import Cell, column_index
-from tianbao.form.spec import FieldDef, FieldsSection, Form, NarrativeCheck
+from tianbao.form import Form
+from tianbao.form.spec import FieldDef, FieldsSection, NarrativeCheck
 from tianbao.report import FieldValue, Finding, Number, Report
 
 _SENTENCE_END = "。；;！!？?\n"

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from tianbao.document.read.extract import Block, Grid, Paragraph
 from tianbao.document.read.text import chinese_year, clean_line, normalize, ratio, similarity, split_numbering
-from tianbao.form.spec import FieldDef, FieldsSection, Form, TableSection
+from tianbao.form import Form
+from tianbao.form.spec import FieldDef, FieldsSection, TableSection
 
 PART_SCORE = 0.6  # numbered like the part: the title may be reworded
 PART_SCORE_UNNUMBERED = 0.85

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from tianbao import __version__
-from tianbao.document.read.extract import Block, ExtractError, Paragraph, extract_blocks, sniff_document
+from tianbao.document.read.extract import Block, Paragraph, extract_blocks, sniff_document
 from tianbao.document.read.legacy import Legacy, detect_legacy
 from tianbao.document.read.narrative import narrative_findings, read_generated_sentences
 from tianbao.document.read.parts import (
@@ -20,7 +20,9 @@ from tianbao.document.read.parts import (
     strip_signature,
 )
 from tianbao.document.read.tables import TableOptions, read_table
-from tianbao.form.spec import FieldsSection, Form, FormDefinitionError, TableSection
+from tianbao.errors import FormDefinitionError, InputFileError
+from tianbao.form import Form
+from tianbao.form.spec import FieldsSection, TableSection
 from tianbao.io.roster import Roster
 from tianbao.report import Finding, Number, Provenance, Report, Unit, empty_report
 from tianbao.rules.check import check_report, recompute, stated_total_findings
@@ -53,7 +55,7 @@ def read_document_bytes(data: bytes, name: str, form: Form) -> tuple[Report | No
     try:
         blocks = extract_blocks(data, kind)
         report, findings = _read_blocks(form, blocks, name)
-    except (ExtractError, FormDefinitionError) as exc:
+    except (InputFileError, FormDefinitionError) as exc:
         return None, [_error("document.unreadable", f"{name}：{exc}")]
     except Exception as exc:  # third-party parsers raise anything on a damaged file; never stop a batch
         return None, [_error("document.unreadable",

@@ -19,7 +19,8 @@ from enum import Enum
 from tianbao.cells import Range, column_index
 from tianbao.document.read.extract import Block, Grid
 from tianbao.document.read.text import normalize, similarity
-from tianbao.form.spec import ColumnDef, Form, RowDef, TableSection
+from tianbao.form import Form
+from tianbao.form.spec import ColumnDef, RowDef, TableSection
 from tianbao.report import Finding, Number
 
 MATCH_THRESHOLD = 0.78
