@@ -28,7 +28,7 @@ from rich.table import Table
 from tianbao.form import Form, resolve_form
 from tianbao.report import Report, Unit, empty_report
 from tianbao.rules.check import recompute
-from tianbao.stages.intake import import_batch
+from tianbao.stages.batch import import_batch
 from tianbao.workbook.write import WriteOptions, render_workbook
 
 

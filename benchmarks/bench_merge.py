@@ -25,10 +25,11 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from factories import satisfy_rules
 from tianbao.form import Form, resolve_form
-from tianbao.report import Report, Unit, empty_report, write_atomic
+from tianbao.io.atomic import write_atomic
+from tianbao.report import Report, Unit, empty_report
 from tianbao.rules.check import check_report
-from tianbao.stages.merge import DISTRICT_JSON, SUMMARY_XLSX, MergeOptions, merge, write_values
-from tianbao.stages.summary import render_summary
+from tianbao.stages.merge import DISTRICT_JSON, SUMMARY_XLSX, MergeOptions, merge
+from tianbao.stages.summary import render_summary, write_values
 from tianbao.workbook.write import WriteOptions, render_workbook
 
 YEAR = 2025

@@ -234,9 +234,9 @@ def _with_doctype(text: bytes, rng: random.Random) -> bytes:
 
 def _worker(connection: Connection, form_source: str) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
-    from tianbao.errors import InputFileError, Rejected
-    from tianbao.stages.intake import _read, import_file
-    from tianbao.workbook.package import DEFAULT_LIMITS
+    from tianbao.errors import InputFileError
+    from tianbao.stages.intake import import_file, read_bytes
+    from tianbao.workbook.limits import DEFAULT_LIMITS
     from tianbao.workbook.read import ReadOptions
 
     form = resolve_form(form_source)
@@ -256,8 +256,8 @@ def _worker(connection: Connection, form_source: str) -> None:
             match = _CATCH_ALL.match(finding.message)
             if match:
                 try:  # again, to get the traceback the importer swallowed
-                    _read(data, name, form, ReadOptions(), False, DEFAULT_LIMITS)
-                except (Rejected, InputFileError):
+                    read_bytes(data, name, form, ReadOptions(), False, DEFAULT_LIMITS)
+                except InputFileError:
                     detail = f"{match.group(1)} (not reproduced)"
                 except Exception:  # this is what the fuzzer is looking for
                     detail = traceback.format_exc(limit=-4)

@@ -18,7 +18,7 @@ from corpus import stray_rows
 from test_reader import render, sample_report
 from tianbao.form import Form
 from tianbao.report import Report
-from tianbao.stages.intake import FINDINGS_CSV, FINDINGS_XLSX, LOCK_FILE
+from tianbao.stages.batch import FINDINGS_CSV, FINDINGS_XLSX, LOCK_FILE
 
 FILES = 60
 HANG_GUARD = 120.0  # seconds for a whole batch; only so that a hang fails instead of blocking CI

@@ -10,7 +10,7 @@ import pytest
 from clirun import tianbao
 from tianbao.form import Form
 from tianbao.report import Unit, empty_report
-from tianbao.workbook.write import META_SHEET
+from tianbao.workbook.layout import META_SHEET
 
 EXAMPLE_ROSTER = Path(__file__).resolve().parents[1] / "examples" / "roster.csv"
 

@@ -35,10 +35,12 @@ from corpus import (
 from test_reader import render, sample_report
 from tianbao.errors import InputFileError, UserError
 from tianbao.form import Form
-from tianbao.stages import intake as importer
-from tianbao.stages.intake import FINDINGS_CSV, FINDINGS_XLSX, import_batch, import_file
+from tianbao.stages import batch as importer
+from tianbao.stages.batch import FINDINGS_CSV, FINDINGS_XLSX, import_batch
+from tianbao.stages.intake import import_file
 from tianbao.stages.pool import START_METHOD_VARIABLE
-from tianbao.workbook.package import Limits, XlsxPackage, limits_from
+from tianbao.workbook.limits import Limits, limits_from
+from tianbao.workbook.package import XlsxPackage
 
 HANG_GUARD = 30.0  # seconds per file, only so that a hang fails instead of blocking CI
 MEMORY_BOUND_MB = 256  # Python allocations while reading one file (the zip bomb inflates to 320 MB)

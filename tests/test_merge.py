@@ -22,12 +22,13 @@ import yaml
 
 from clirun import tianbao
 from factories import satisfy_rules
+from tianbao.cli.console import key_rows_table
 from tianbao.errors import UserError
 from tianbao.form import Form, parse_form
 from tianbao.form.grammar import expand_rule
 from tianbao.report import Finding, Provenance, Report, Unit, empty_report, load_report
 from tianbao.rules.check import check_report, recompute
-from tianbao.stages.intake import FINDINGS_XLSX
+from tianbao.stages.batch import FINDINGS_XLSX
 from tianbao.stages.merge import (
     DISTRICT_JSON,
     STATUS_DUPLICATE,
@@ -41,12 +42,17 @@ from tianbao.stages.merge import (
     VALUES_PARQUET,
     MergeOptions,
     MergeResult,
-    key_rows_table,
     merge,
     numeric_fields,
+)
+from tianbao.stages.summary import (
+    DETAIL_SHEET,
+    FIRST_DATA_ROW,
+    STATUS_SHEET,
+    TEXTS_SHEET,
+    detail_columns,
     write_outputs,
 )
-from tianbao.stages.summary import DETAIL_SHEET, FIRST_DATA_ROW, STATUS_SHEET, TEXTS_SHEET, detail_columns
 
 YEAR = 2025
 

@@ -20,6 +20,10 @@ def test_wheel_ships_templates_and_works_installed(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     templates = sorted(p.name for p in (ROOT / "templates").glob("*.yaml"))
     assert templates and all(f"tianbao/templates/{name}" in names for name in templates)
+    # The older formats the document reader recognises are data beside the forms (templates/legacy).
+    legacy = sorted(p.name for p in (ROOT / "templates" / "legacy").glob("*.yaml"))
+    assert legacy == ["national-2021.yaml"]
+    assert all(f"tianbao/templates/legacy/{name}" in names for name in legacy)
 
     target = tmp_path / "site"
     subprocess.run(
@@ -30,11 +34,14 @@ def test_wheel_ships_templates_and_works_installed(tmp_path: Path) -> None:
     # Run from the installed copy, not the checkout: the templates must come from the wheel.
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "import tianbao, tianbao.form.spec as f;"
+        "import tianbao, tianbao.form as f;"
         "assert tianbao.__file__.startswith(sys.argv[1]), tianbao.__file__;"
-        "form = f.resolve_form(None); print(form.id, f.builtin_form_paths()[form.id])"
+        "form = f.resolve_form(None); print(form.id, f.builtin_form_paths()[form.id]);"
+        "from tianbao.document.read.legacy import load_legacy_formats; print(len(load_legacy_formats(form)))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe, str(target)], check=True, capture_output=True, text=True, cwd=tmp_path
     )
-    assert result.stdout.startswith("national-2021 ") and str(target) in result.stdout
+    first, legacy_count = result.stdout.splitlines()
+    assert first.startswith("national-2021 ") and str(target) in first
+    assert int(legacy_count) >= 1  # templates/legacy/national-2021.yaml found in the installed copy

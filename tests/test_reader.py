@@ -24,8 +24,11 @@ from tianbao.io.roster import Roster, RosterUnit
 from tianbao.report import Finding, Report, Unit, empty_report
 from tianbao.rules.excel import computed_formula
 from tianbao.stages.intake import ImportOutcome, import_file
-from tianbao.workbook.package import Limits, XlsxPackage, shift_formula, sniff
-from tianbao.workbook.write import META_SHEET, WriteOptions, render_workbook
+from tianbao.workbook.layout import META_SHEET
+from tianbao.workbook.limits import Limits
+from tianbao.workbook.package import XlsxPackage, shift_formula
+from tianbao.workbook.sniff import sniff
+from tianbao.workbook.write import WriteOptions, render_workbook
 
 YEAR = 2025
 

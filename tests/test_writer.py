@@ -18,14 +18,9 @@ from tianbao.form.grammar import expand_rule
 from tianbao.report import Unit, empty_report
 from tianbao.rules.check import recompute
 from tianbao.rules.excel import CHECK_OK
-from tianbao.workbook.write import (
-    META_SHEET,
-    Annotation,
-    WriteOptions,
-    identity_locks,
-    legacy_password_hash,
-    render_workbook,
-)
+from tianbao.workbook.layout import META_SHEET
+from tianbao.workbook.protect import legacy_password_hash
+from tianbao.workbook.write import Annotation, WriteOptions, identity_locks, render_workbook
 
 REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "reference" / "format-2021.md"
 

@@ -9,15 +9,15 @@ to JSON as a string ("4068.2080"), never as a binary float.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tianbao.errors import ReportLoadError
+from tianbao import __version__
+from tianbao.errors import FormMismatch, ReportLoadError
 from tianbao.form import Form
 from tianbao.form.spec import TableSection
 
@@ -73,6 +73,16 @@ class Provenance(BaseModel):
     generated_at: str | None = Field(default=None, description="Template generation time")
     imported_at: str | None = None
     tool_version: str | None = None
+
+
+def stamp(source_kind: str, source_file: str | None = None, sha256: str | None = None,
+          generated_at: str | None = None) -> Provenance:
+    """The provenance of a report made now by this tool: the one place that stamps it."""
+    return Provenance(
+        source_kind=source_kind,  # type: ignore[arg-type]
+        source_file=source_file, sha256=sha256, generated_at=generated_at,
+        imported_at=datetime.now().astimezone().isoformat(timespec="seconds"), tool_version=__version__,
+    )
 
 
 class SourceEntry(BaseModel):
@@ -197,9 +207,12 @@ def load_report(path: str | Path, form: Form | None = None) -> Report:
 
 
 def conform(report: Report, form: Form, name: str) -> None:
-    """Check the report belongs to the form and give every value its declared type."""
-    if report.form.id != form.id:
-        raise ReportLoadError(f"{name}: 报告使用的表单是 “{report.form.id}”，不是 “{form.id}”")
+    """Check the report belongs to the form (id and an accepted version: the one form-version
+    check of report JSON) and give every value its declared type."""
+    if report.form.id != form.id or report.form.version not in form.accepted_versions:
+        accepted = "、".join(form.accepted_versions)
+        raise FormMismatch(f"{name} 使用的表单是 {report.form.id}（{report.form.version} 版），"
+                           f"不是 {form.id}（{accepted} 版）")
     for section in form.field_sections:
         values = report.fields.get(section.id, {})
         for field in section.fields:
@@ -222,23 +235,6 @@ def conform(report: Report, form: Form, name: str) -> None:
                 )
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write via a temp file in the same folder and rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp makes the file private (0600); outputs are shared, so use the mode a plainly
-        # created file would get under the current umask.
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
+def report_schema() -> str:
+    """The JSON Schema of the report JSON (committed as docs/report.schema.json)."""
+    return json.dumps(Report.model_json_schema(), ensure_ascii=False, indent=2) + "\n"

@@ -1,7 +1,8 @@
 """The `tianbao` command: a thin typer layer over the stage modules.
 
-Each command parses options, calls one stage, prints a short Chinese summary and maps
-expected failures (`TianbaoError`, caught once here) to a one-line message and a non-zero exit.
+Each command imports its stage when it runs (so `tianbao --version` loads no spreadsheet,
+document or data-frame library), parses options, calls one stage, prints a short Chinese
+summary and maps expected failures (`TianbaoError`, caught once here) to a one-line message and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -10,19 +11,17 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from tianbao import __version__
-from tianbao.document.publish import parse_date_option, publish, read_intro
 from tianbao.errors import TianbaoError, UserError
-from tianbao.form import Form, builtin_form_paths, load_form, resolve_form
-from tianbao.io.roster import Roster, load_roster
-from tianbao.stages.distribute import distribute, new_workbook
-from tianbao.stages.intake import annotate, collect_inputs, findings_table, import_batch, import_many, summary_line
-from tianbao.workbook.package import limits_from
+
+if TYPE_CHECKING:
+    from tianbao.form import Form
+    from tianbao.io.roster import Roster
 
 app = typer.Typer(
     name="tianbao",
@@ -87,6 +86,8 @@ def forms_command() -> None:
     """列出内置的表单定义。"""
 
     def action() -> None:
+        from tianbao.form import builtin_form_paths, load_form
+
         for form_id, path in builtin_form_paths().items():
             form = load_form(path)
             console.print(f"{form_id}\t版本 {form.version}\t{form.spec.title}（{form.spec.basis}）", highlight=False)
@@ -108,6 +109,9 @@ def new_command(
     """生成一份空白（或预填）的填报工作簿。"""
 
     def action() -> None:
+        from tianbao.form import resolve_form
+        from tianbao.stages.distribute import new_workbook
+
         definition = resolve_form(form)
         given = {"unit_name": unit, "year": year, "unit_code": code, "unit_level": level}
         identity = {role: value for role, value in given.items() if value is not None}
@@ -129,6 +133,9 @@ def distribute_command(
     """按单位名单为每个单位生成填报工作簿。"""
 
     def action() -> None:
+        from tianbao.form import resolve_form
+        from tianbao.stages.distribute import distribute
+
         definition = resolve_form(form)
         written = distribute(definition, roster, year, outdir, password=password, previous=previous)
         carried = sum(1 for item in written if item.carried_forward)
@@ -160,6 +167,8 @@ LimitOption = Annotated[
 
 
 def _roster(path: Path | None, definition: Form) -> Roster | None:
+    from tianbao.io.roster import load_roster
+
     if path is None:
         return None
     return load_roster(path, definition.identity_section_choices("unit_level"))
@@ -186,10 +195,16 @@ def import_command(
     def action() -> int:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+        from tianbao.cli.console import summary_line
+        from tianbao.form import resolve_form
+        from tianbao.io.inputs import collect_inputs
+        from tianbao.stages.batch import import_batch
+        from tianbao.workbook.limits import limits_from
+
         definition = resolve_form(form)
         units = _roster(roster, definition)
         limits = limits_from(limit or [])
-        files = collect_inputs(inputs, outdir)
+        files = collect_inputs(inputs, [outdir])
         columns = (TextColumn("导入"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err_console, transient=True) as progress:
             task = progress.add_task("import", total=len(files))
@@ -222,6 +237,12 @@ def check_command(
     """检查报送的工作簿或已发布的年报并列出全部问题（不输出文件）；有错误时退出码为 1。"""
 
     def action() -> int:
+        from tianbao.cli.console import findings_table, summary_line
+        from tianbao.form import resolve_form
+        from tianbao.io.inputs import collect_inputs
+        from tianbao.stages.batch import import_many
+        from tianbao.workbook.limits import limits_from
+
         definition = resolve_form(form)
         units = _roster(roster, definition)
         limits = limits_from(limit or [])
@@ -252,9 +273,14 @@ def annotate_command(
     """生成退回修改用的工作簿：问题单元格标红并附批注，第一页是带链接的错误清单。不会改动原文件。"""
 
     def action() -> None:
+        from tianbao.form import resolve_form
+        from tianbao.io.inputs import collect_inputs
+        from tianbao.stages.annotate import annotate
+        from tianbao.workbook.limits import limits_from
+
         definition = resolve_form(form)
-        if not file.is_file():
-            raise UserError(f"找不到文件：{file}")
+        if file.is_dir() or not collect_inputs([file]):
+            raise UserError(f"annotate 只处理一个报送的工作簿，不是文件夹：{file}")
         target = output or file.with_name(f"退回_{file.stem}.xlsx")
         if target.resolve() == file.resolve():
             raise UserError("输出文件不能与报送的原文件相同")
@@ -271,7 +297,7 @@ def schema_command() -> None:
     """输出报告 JSON 的 JSON Schema。"""
 
     def action() -> None:
-        from tianbao.stages.intake import report_schema
+        from tianbao.report import report_schema
 
         sys.stdout.write(report_schema())
 
@@ -301,16 +327,21 @@ def merge_command(
     previous: Annotated[
         Path | None, typer.Option("--previous", help="上年度报告 JSON 文件夹或上年度汇总 JSON，用来核对跨年延续的数字")
     ] = None,
+    limit: LimitOption = None,
     form: FormOption = None,
 ) -> None:
     """把各单位的报告汇总为本级报告，并列出报送情况。"""
 
     def action() -> None:
-        from tianbao.stages.merge import MergeOptions, key_rows_table, merge, status_tables, write_outputs
+        from tianbao.cli.console import key_rows_table, status_tables
+        from tianbao.form import resolve_form
+        from tianbao.stages.merge import MergeOptions, merge
+        from tianbao.stages.summary import write_outputs
+        from tianbao.workbook.limits import limits_from
 
         options = MergeOptions(
             year=year, unit_name=unit_name, unit_code=unit_code, unit_level=unit_level, parent=parent,
-            include_invalid=include_invalid, latest=latest, previous=previous,
+            include_invalid=include_invalid, latest=latest, previous=previous, limits=limits_from(limit or []),
         )
         result = merge(resolve_form(form), inputs, roster, options, outdir)
         written = write_outputs(result, outdir)
@@ -354,6 +385,8 @@ def publish_command(
     """由报告 JSON 生成政府信息公开工作年度报告文档（网页、Word、Markdown 或纯文本）。"""
 
     def action() -> None:
+        from tianbao.document.publish import parse_date_option, publish, read_intro
+
         if intro is not None and intro_file is not None:
             raise UserError("--intro 和 --intro-file 只能使用其中一个")
         published = publish(
@@ -372,6 +405,20 @@ def publish_command(
         if len(published.warnings) > len(shown):
             more = len(published.warnings) - len(shown)
             err_console.print(f"另有 {more} 处问题，请用 tianbao check 查看", highlight=False)
+
+    run(action)
+
+
+@app.command("checks")
+def checks_command(form: FormOption = None) -> None:
+    """列出全部校验规则：工具本身的检查（编号、严重程度、范围、名称、说明）和表单定义中的规则。"""
+
+    def action() -> None:
+        from tianbao.cli.console import checks_tables
+        from tianbao.form import resolve_form
+
+        for table in checks_tables(resolve_form(form)):
+            console.print(table)
 
     run(action)
 

@@ -10,39 +10,22 @@ exactly one line of the completeness list (`Entry`), which also becomes `Report.
 from __future__ import annotations
 
 import hashlib
-import io
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-from pyarrow import csv
-from rich.table import Table
-
-from tianbao import __version__
-from tianbao.errors import ReportLoadError, UserError
+from tianbao.errors import FormMismatch, ReportLoadError, UserError
 from tianbao.form import Form
+from tianbao.io.inputs import collect_inputs
 from tianbao.io.roster import Roster, RosterUnit, load_roster
-from tianbao.report import (
-    Finding,
-    Provenance,
-    Report,
-    SourceEntry,
-    Unit,
-    conform,
-    empty_report,
-    load_report,
-    write_atomic,
-)
+from tianbao.io.values import VALUES_CSV, VALUES_PARQUET
+from tianbao.report import Finding, Report, SourceEntry, Unit, empty_report, load_report, stamp
 from tianbao.rules.check import check_report, recompute, year_link_findings
-from tianbao.stages.intake import FINDINGS_XLSX, import_file
+from tianbao.stages.batch import import_many
 from tianbao.stages.previous import load_previous
+from tianbao.workbook.limits import DEFAULT_LIMITS, Limits
 
 STATUS_MISSING = "未报送"
 STATUS_INVALID = "校验未通过"
@@ -60,10 +43,8 @@ STATUS_ORDER = (
 
 DISTRICT_JSON = "district.json"
 SUMMARY_XLSX = "summary.xlsx"
-VALUES_CSV = "values.csv"
-VALUES_PARQUET = "values.parquet"
-# Leading characters that make a spreadsheet treat a CSV cell as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# The files a merge writes: a rerun into the input folder never reads them back.
+OUTPUTS = (DISTRICT_JSON, SUMMARY_XLSX, VALUES_CSV, VALUES_PARQUET)
 
 
 @dataclass
@@ -76,6 +57,7 @@ class MergeOptions:
     include_invalid: bool = False
     latest: bool = False
     previous: Path | None = None
+    limits: Limits = DEFAULT_LIMITS
 
 
 @dataclass
@@ -161,77 +143,42 @@ class MergeResult:
 # Inputs
 
 
-def collect_inputs(paths: Iterable[Path], skip_dir: Path | None = None) -> list[Path]:
-    """The files given, plus the .json/.xlsx files directly inside the folders given; each once.
-
-    The district.json and summary.xlsx of `skip_dir` (the output folder) are left out, so a
-    rerun into the input folder never merges its own output; so is the findings workbook that
-    `tianbao import` writes beside its report JSON.
-    """
-    skip = {(skip_dir / name).resolve() for name in (DISTRICT_JSON, SUMMARY_XLSX)} if skip_dir else set()
-    found: dict[Path, Path] = {}
+def read_submissions(paths: list[Path], form: Form, roster: Roster, year: int | None,
+                     limits: Limits) -> list[Submission]:
+    """Every input in order: a report JSON is loaded here; any other file is imported through the
+    same time- and memory-limited worker pool as `tianbao import` (an unreadable file becomes a
+    listed Submission). Only a report of another form or version raises: stop the merge."""
+    others = [p for p in paths if p.suffix.lower() != ".json"]
+    imported = {outcome.source: outcome for outcome, _json in import_many(others, form, roster=roster, year=year,
+                                                                          limits=limits)}
+    submissions = []
     for path in paths:
-        if path.is_dir():
-            # scandir: ten thousand files are listed without a stat call each.
-            try:
-                with os.scandir(path.absolute()) as listing:
-                    names = sorted(
-                        entry.name for entry in listing
-                        if entry.name.lower().endswith((".json", ".xlsx")) and not entry.name.startswith(("~$", "."))
-                        and entry.name != FINDINGS_XLSX and entry.is_file()
-                    )
-            except OSError as exc:
-                raise UserError(f"无法读取文件夹 {path}（{exc.strerror}）") from exc
-            candidates = [path / name for name in names]
-        elif path.is_file():
-            candidates = [path]
+        outcome = imported.get(path)
+        if outcome is None:
+            submissions.append(read_report_file(path, form))
+        elif outcome.report is None:
+            errors = [f.message for f in outcome.findings if f.is_error]
+            problem = errors[0] if errors else "工作簿无法导入"
+            submissions.append(Submission(path, outcome.sha256, None, list(outcome.findings), problem))
         else:
-            raise UserError(f"找不到输入文件或文件夹：{path}")
-        for candidate in candidates:
-            if candidate.name not in (DISTRICT_JSON, SUMMARY_XLSX) or candidate.resolve() not in skip:
-                found.setdefault(candidate.absolute(), candidate)
-    if not found:
-        raise UserError("没有找到要汇总的报告文件（.json 报告或 .xlsx 工作簿）")
-    return list(found.values())
+            submissions.append(Submission(path, outcome.sha256, outcome.report, list(outcome.findings)))
+    return submissions
 
 
-def read_submission(path: Path, form: Form, roster: Roster, year: int | None) -> Submission:
-    """A report JSON, or a workbook imported on the fly. An unreadable file becomes a listed
-    Submission; only a report of another form or version raises (UserError: stop the merge)."""
-    if path.suffix.lower() != ".json":
-        return _import_workbook(path, form, roster, year)
+def read_report_file(path: Path, form: Form) -> Submission:
+    """A report JSON; one of another form or version raises FormMismatch as a UserError."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         return Submission(path, "", None, problem=f"{path.name}：无法读取文件（{exc.strerror}）")
     sha256 = hashlib.sha256(data).hexdigest()
     try:
-        report = load_report(path)
-        _check_form(form, report, path)
-        conform(report, form, path.name)
+        report = load_report(path, form)
+    except FormMismatch as exc:
+        raise UserError(f"{exc}。请移除这个文件，或用 --form 指定它的表单") from exc
     except ReportLoadError as exc:
         return Submission(path, sha256, None, problem=str(exc))
     return Submission(path, sha256, report, list(report.findings))
-
-
-def _import_workbook(path: Path, form: Form, roster: Roster, year: int | None) -> Submission:
-    outcome = import_file(path, form, roster=roster, year=year)
-    if outcome.report is None:
-        errors = [f.message for f in outcome.findings if f.is_error]
-        problem = errors[0] if errors else "工作簿无法导入"
-        return Submission(path, outcome.sha256, None, list(outcome.findings), problem)
-    return Submission(path, outcome.sha256, outcome.report, list(outcome.findings))
-
-
-def _check_form(form: Form, report: Report, path: Path) -> None:
-    """Reports of another form or version cannot be summed cell by cell: stop the merge."""
-    if report.form.id == form.id and report.form.version in form.accepted_versions:
-        return
-    accepted = "、".join(form.accepted_versions)
-    raise UserError(
-        f"{path.name} 使用的表单是 {report.form.id}（{report.form.version} 版），与本次汇总的表单 {form.id}"
-        f"（{accepted} 版）不一致。请移除这个文件，或用 --form 指定它的表单"
-    )
 
 
 def _names(paths: list[Path], limit: int = 5) -> str:
@@ -406,7 +353,9 @@ def merge(
     roster = load_roster(roster_path)
     expected = expected_units(roster, options.parent)
     unit = district_unit(roster, options)
-    submissions = [read_submission(p, form, roster, options.year) for p in collect_inputs(inputs, outdir)]
+    skip = [outdir / name for name in OUTPUTS] if outdir else []
+    files = collect_inputs(inputs, skip, nothing_found="没有找到要汇总的报告文件（.json 报告或 .xlsx 工作簿）")
+    submissions = read_submissions(files, form, roster, options.year, options.limits)
     year = settle_year(submissions, options.year)
     previous = load_previous(form, options.previous, year) if options.previous else None
     rule_ids = {rule.id for rule in form.spec.rules}
@@ -429,147 +378,6 @@ def merge(
             form, [r for u in expected if (r := previous.find(u.code, u.name)) is not None], unit, year - 1
         )
         district.findings += year_link_findings(form, before_total, district)
-    district.provenance = Provenance(
-        source_kind="merge",
-        imported_at=datetime.now().astimezone().isoformat(timespec="seconds"),
-        tool_version=__version__,
-    )
+    district.provenance = stamp("merge")
     district.sources = [e.source_entry() for e in entries]
     return MergeResult(form, district, entries, previous_checked=previous is not None)
-
-
-# ---------------------------------------------------------------------------------------
-# Outputs
-
-
-def neutralise(text: str) -> str:
-    """A CSV cell that a spreadsheet would run as a formula gets a leading apostrophe."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def values_frame(result: MergeResult) -> pd.DataFrame:
-    """Long format: one row per table cell (inputs and totals) of every summed unit, then the
-    merged totals with scope "total" (the units' rows have scope "unit"). Built column-wise
-    on Arrow arrays: ten thousand units make 2.3 million rows."""
-    form = result.form
-    keys = [(t.id, r, c) for t in form.tables for r, c in form.table_value_keys(t)]
-    reports = [e.report for e in result.summed if e.report] + [result.district]
-    scopes = ["unit"] * (len(reports) - 1) + ["total"]
-    per_report, per_key = np.repeat(np.arange(len(reports)), len(keys)), np.tile(np.arange(len(keys)), len(reports))
-    scale = max((c.places for t in form.tables for c in t.columns), default=0)
-    values = [report.tables[t][r][c] for report in reports for t, r, c in keys]
-
-    def spread(labels: list[str], indices: np.ndarray) -> pa.Array:
-        return pa.DictionaryArray.from_arrays(pa.array(indices, pa.int32()), pa.array(labels)).cast(pa.string())
-
-    columns = {
-        "unit_code": spread([r.unit.code for r in reports], per_report),
-        "unit_name": spread([r.unit.name for r in reports], per_report),
-        "scope": spread(scopes, per_report),
-        "year": pa.array(np.full(len(values), result.district.year, dtype=np.int32)),
-        "table": spread([k[0] for k in keys], per_key),
-        "row": spread([k[1] for k in keys], per_key),
-        "column": spread([k[2] for k in keys], per_key),
-        "value": pa.array(values, pa.decimal128(28, scale)),
-    }
-    return pa.table(columns).to_pandas(types_mapper=pd.ArrowDtype)
-
-
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    for name in ("unit_code", "unit_name"):
-        # Neutralise the distinct names once, then spread them back over the rows.
-        encoded = table[name].combine_chunks().dictionary_encode()
-        safe = pa.array([neutralise(v) for v in encoded.dictionary.to_pylist()])
-        table = table.set_column(table.schema.get_field_index(name), name, pc.take(safe, encoded.indices))
-    # Counts print as 12, not 12.0000; amounts keep their places.
-    text = pc.replace_substring_regex(table["value"].cast(pa.string()), pattern=r"\.0+$", replacement="")
-    table = table.set_column(table.schema.get_field_index("value"), "value", text)
-    buffer = io.BytesIO()
-    buffer.write("\ufeff".encode())  # the byte order mark makes Excel read the UTF-8 Chinese text correctly
-    csv.write_csv(table, buffer, csv.WriteOptions(quoting_style="needed"))
-    return buffer.getvalue()
-
-
-def _parquet_bytes(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    return buffer.getvalue()
-
-
-def _write(path: Path, payload: bytes | str) -> Path:
-    try:
-        write_atomic(path, payload)
-    except OSError as exc:
-        raise UserError(f"无法写入 {path}（{exc.strerror}）") from exc
-    return path
-
-
-def write_values(result: MergeResult, outdir: Path) -> list[Path]:
-    """values.csv and values.parquet: the long-format table for analysts."""
-    frame = values_frame(result)
-    return [_write(outdir / VALUES_CSV, _csv_bytes(frame)), _write(outdir / VALUES_PARQUET, _parquet_bytes(frame))]
-
-
-def write_outputs(result: MergeResult, outdir: Path) -> list[Path]:
-    """district.json, summary.xlsx, values.csv and values.parquet, each written atomically."""
-    from tianbao.stages.summary import render_summary  # imported here: summary imports this module
-
-    return [
-        _write(outdir / DISTRICT_JSON, result.district.to_json()),
-        _write(outdir / SUMMARY_XLSX, render_summary(result)),
-        *write_values(result, outdir),
-    ]
-
-
-# ---------------------------------------------------------------------------------------
-# Terminal
-
-
-def status_tables(result: MergeResult, limit: int = 30) -> list[Table]:
-    """Counts per status, then the lines that need attention (all but 已通过/有警告)."""
-    title = f"报送情况（计入汇总 {len(result.summed)} 个单位）"
-    counts = Table(title=title, title_justify="left", min_width=len(title) * 2)  # CJK: two cells a character
-    counts.add_column("状态")
-    counts.add_column("数量", justify="right")
-    for status in STATUS_ORDER:
-        if number := result.count(status):
-            counts.add_row(status, str(number))
-    attention = [e for e in result.entries if e.status not in (STATUS_PASSED, STATUS_WARNINGS)]
-    if not attention:
-        return [counts]
-    lines = Table(title="需要处理的单位和文件", title_justify="left")
-    for column in ("状态", "单位代码", "单位名称", "文件", "说明"):
-        lines.add_column(column, overflow="fold")
-    for entry in attention[:limit]:
-        source = entry.submission.source.name if entry.submission else ""
-        lines.add_row(entry.status, entry.code, entry.name, source, entry.note)
-    if len(attention) > limit:
-        lines.caption = f"另有 {len(attention) - limit} 行未显示，见汇总工作簿的“报送情况”表"
-    return [counts, lines]
-
-
-def key_rows_table(result: MergeResult) -> Table | None:
-    """District totals of the definition's key rows: one column per key row, one line per
-    table column (narrow enough for a terminal)."""
-    form, district = result.form, result.district
-    refs = form.spec.summary.key_row_refs()
-    if not refs:
-        return None
-    table = Table(title=f"{district.unit.name}{district.year}年汇总数（主要行）", title_justify="left")
-    table.add_column("")
-    lines: list[tuple[str, str, str]] = []  # (table id, column id, label)
-    for table_id, row_id in refs:
-        section = form.table(table_id)
-        row = next(r for r in section.rows if r.id == row_id)
-        table.add_column(row.label, justify="right", overflow="fold")
-        for column in form.row_columns(section, row):
-            if (table_id, column.id, column.label) not in lines:
-                lines.append((table_id, column.id, column.label))
-    for table_id, column_id, label in lines:
-        cells = []
-        for ref_table, row_id in refs:
-            values = district.tables[ref_table][row_id]
-            cells.append(str(values[column_id]) if ref_table == table_id and column_id in values else "")
-        table.add_row(label, *cells)
-    return table

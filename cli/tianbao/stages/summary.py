@@ -12,25 +12,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
+from tianbao.errors import UserError
 from tianbao.form import Form
 from tianbao.form.spec import FieldsSection, TableSection
+from tianbao.io.atomic import write_atomic
+from tianbao.io.values import VALUES_CSV, VALUES_PARQUET, csv_bytes, parquet_bytes, values_frame
 from tianbao.report import Report
 from tianbao.stages.merge import (
+    DISTRICT_JSON,
     STATUS_INVALID,
     STATUS_MISSING,
     STATUS_ORDER,
     STATUS_PASSED,
     STATUS_WARNINGS,
+    SUMMARY_XLSX,
     Entry,
     MergeResult,
     numeric_fields,
 )
-from tianbao.workbook.write import BODY_FONT, TITLE_FONT, FormWorkbook, WriteOptions
+from tianbao.workbook.styles import BODY_FONT, TITLE_FONT
+from tianbao.workbook.write import FormWorkbook, WriteOptions
 
 DETAIL_SHEET = "分单位明细"
 STATUS_SHEET = "报送情况"
@@ -351,3 +358,30 @@ def _chart_sheet(book: FormWorkbook, result: MergeResult, columns: list[DetailCo
     chart.set_y_axis({"major_gridlines": {"visible": True}, "num_format": "0"})
     sheet = book.workbook.add_chartsheet(CHART_SHEET)
     sheet.set_chart(chart)
+
+
+# ---------------------------------------------------------------------------------------
+# The merge's output files
+
+
+def _write(path: Path, payload: bytes | str) -> Path:
+    try:
+        write_atomic(path, payload)
+    except OSError as exc:
+        raise UserError(f"无法写入 {path}（{exc.strerror}）") from exc
+    return path
+
+
+def write_values(result: MergeResult, outdir: Path) -> list[Path]:
+    """values.csv and values.parquet: the long-format table for analysts."""
+    frame = values_frame(result.form, [e.report for e in result.summed if e.report], result.district)
+    return [_write(outdir / VALUES_CSV, csv_bytes(frame)), _write(outdir / VALUES_PARQUET, parquet_bytes(frame))]
+
+
+def write_outputs(result: MergeResult, outdir: Path) -> list[Path]:
+    """district.json, summary.xlsx, values.csv and values.parquet, each written atomically."""
+    return [
+        _write(outdir / DISTRICT_JSON, result.district.to_json()),
+        _write(outdir / SUMMARY_XLSX, render_summary(result)),
+        *write_values(result, outdir),
+    ]

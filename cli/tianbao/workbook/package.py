@@ -16,7 +16,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from xml.etree import ElementTree
 from xml.etree.ElementTree import Element, ParseError
@@ -26,7 +26,10 @@ from defusedxml.ElementTree import fromstring as defused_fromstring
 from defusedxml.ElementTree import iterparse as defused_iterparse
 
 from tianbao.cells import Cell, column_index, column_letters
-from tianbao.errors import InputFileError, LimitExceeded, UserError
+from tianbao.errors import InputFileError, LimitExceeded
+from tianbao.findings import text
+from tianbao.workbook.limits import DEFAULT_LIMITS, Limits
+from tianbao.workbook.sniff import declared_members
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -37,129 +40,6 @@ _C = _M + "c"
 _V = _M + "v"
 _F = _M + "f"
 _T = _M + "t"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits for one returned workbook (defaults fit a form many times over).
-
-    The field names are the keys of `tianbao import --limit KEY=VALUE` (see docs/security.md)."""
-
-    max_file_bytes: int = 50 * 1024 * 1024
-    max_members: int = 500
-    max_member_bytes: int = 64 * 1024 * 1024  # any one part, e.g. a sheet's XML
-    max_total_bytes: int = 256 * 1024 * 1024
-    # Ratio checks only apply above this size: tiny members legitimately compress very well.
-    ratio_floor_bytes: int = 1024 * 1024
-    max_ratio: int = 200
-    max_cells_per_sheet: int = 200_000  # non-empty cells (and shared strings)
-    max_cells_total: int = 400_000  # non-empty cells of all sheets read, held in memory together
-    # Parts parsed as one tree (workbook, styles, relationships, properties, a .docx's XML) take
-    # some 15 times their size in memory; sheets and shared strings are streamed instead.
-    max_tree_bytes: int = 16 * 1024 * 1024
-    max_text_chars: int = 32_767  # Excel's own limit per cell: more cannot come from a real client
-    max_seconds: float = 60.0  # per file in a batch; 0 reads in-process without a time limit
-
-
-DEFAULT_LIMITS = Limits()
-_SIZE_UNITS = {"k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
-
-
-def limits_from(settings: list[str], base: Limits = DEFAULT_LIMITS) -> Limits:
-    """`base` with KEY=VALUE settings applied (sizes may end in KB/MB/GB); UserError when invalid."""
-    known = {f.name: f for f in fields(Limits)}
-    changes: dict[str, int | float] = {}
-    for setting in settings:
-        key, sep, text = setting.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or key not in known:
-            raise UserError(f"无法识别的限制“{setting}”，应写成 名称=数值，可用的名称：{'、'.join(known)}")
-        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgKMG][bB]?)?\s*", text)
-        if match is None:
-            raise UserError(f"限制“{setting}”的数值无效，应为不小于 0 的数（大小可带 KB、MB、GB）")
-        number = float(match.group(1)) * _SIZE_UNITS.get((match.group(2) or "").lower(), 1)
-        changes[key] = number if known[key].type in (float, "float") else int(number)
-    return replace(base, **changes)
-
-
-# ---------------------------------------------------------------------------------------
-# Sniffing
-
-
-OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-def sniff(data: bytes) -> str:
-    """What a file is, by content: xlsx, ods, odt, docx, pptx, zip, oversized, encrypted, xls,
-    doc, ole2, pdf, empty, truncated, html, text or unknown."""
-    if not data.strip():
-        return "empty"
-    if data.startswith(b"PK"):
-        return _sniff_zip(data)
-    if data.startswith(OLE2_MAGIC):
-        return _sniff_ole2(data)
-    if data.startswith(b"%PDF"):
-        return "pdf"
-    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
-        return "html"
-    try:
-        data[:4096].decode("utf-8")
-        return "text"
-    except UnicodeDecodeError:
-        return "unknown"
-
-
-def declared_members(data: bytes) -> int | None:
-    """The member count a zip's end record declares (None when there is no end record).
-
-    Read before zipfile builds an object per member, so a hostile archive declaring millions
-    of members is refused cheaply. ZIP64 archives declare 0xFFFF here and count as too many."""
-    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
-    if end < 0 or end + 22 > len(data):
-        return None
-    return int.from_bytes(data[end + 10 : end + 12], "little")
-
-
-def _sniff_zip(data: bytes) -> str:
-    members = declared_members(data)
-    if members is not None and members > DEFAULT_LIMITS.max_members:
-        return "oversized"
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            if "mimetype" in names:
-                info = archive.getinfo("mimetype")
-                if info.file_size < 200:
-                    mimetype = archive.read("mimetype")
-                    if b"spreadsheet" in mimetype:
-                        return "ods"
-                    if b"text" in mimetype:
-                        return "odt"
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError, NotImplementedError):
-        return "truncated"
-    if "xl/workbook.xml" in names or any(n.startswith("xl/") and n.endswith("workbook.xml") for n in names):
-        return "xlsx"
-    if "word/document.xml" in names:
-        return "docx"
-    if "ppt/presentation.xml" in names:
-        return "pptx"
-    return "zip"
-
-
-def _sniff_ole2(data: bytes) -> str:
-    # Directory entries store stream names in UTF-16LE; looking for the few names that tell
-    # the formats apart is enough to choose the right message without a full CFB parser.
-    def has(name: str) -> bool:
-        return name.encode("utf-16-le") in data
-
-    if has("EncryptionInfo") and has("EncryptedPackage"):
-        return "encrypted"
-    if has("WordDocument"):
-        return "doc"
-    if has("Workbook") or has("Book"):
-        return "xls"
-    return "ole2"
 
 
 # ---------------------------------------------------------------------------------------
@@ -219,12 +99,12 @@ class XlsxPackage:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
         except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-            raise InputFileError("文件已损坏或不完整（可能下载或复制时中断），请重新保存后再报送") from exc
+            raise InputFileError(_why("corrupt")) from exc
         if len(infos) > limits.max_members:
             raise _too_many_members(len(infos), limits)
         total = sum(info.file_size for info in infos)
         if total > limits.max_total_bytes:
-            raise LimitExceeded("文件解压后体积异常巨大（疑似“压缩炸弹”），已拒绝读取。请重新保存工作簿后再报送",
+            raise LimitExceeded(_why("bomb"),
                                 f"解压后不超过 {_mb(limits.max_total_bytes)}（max_total_bytes）", _mb(total))
         self._infos = {info.filename: info for info in infos}
         self._shared: list[str] | None = None
@@ -240,14 +120,14 @@ class XlsxPackage:
         """A member's bytes, refused before decompression when its size or ratio is absurd."""
         info = self._infos.get(name)
         if info is None:
-            raise InputFileError(f"工作簿缺少必要的部件 {name}，文件可能已损坏")
+            raise InputFileError(_why("part_missing", name=name))
         limits = self.limits
         if info.file_size > limits.max_member_bytes:
-            raise LimitExceeded(f"工作簿部件 {name} 解压后体积异常（疑似“压缩炸弹”），已拒绝读取",
+            raise LimitExceeded(_why("part_bomb", name=name),
                                 f"每个部件不超过 {_mb(limits.max_member_bytes)}（max_member_bytes）",
                                 _mb(info.file_size))
         if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-            raise LimitExceeded(f"工作簿部件 {name} 解压后体积异常（疑似“压缩炸弹”），已拒绝读取",
+            raise LimitExceeded(_why("part_bomb", name=name),
                                 f"压缩比不超过 {limits.max_ratio}（max_ratio）",
                                 str(info.file_size // max(info.compress_size, 1)))
         try:
@@ -256,15 +136,15 @@ class XlsxPackage:
                 payload = handle.read(info.file_size + 1)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError,
                 NotImplementedError) as exc:
-            raise InputFileError(f"工作簿部件 {name} 已损坏，请重新保存后再报送") from exc
+            raise InputFileError(_why("part_damaged", name=name)) from exc
         if len(payload) > info.file_size:
-            raise InputFileError(f"工作簿部件 {name} 的大小与声明不符，文件可能已损坏")
+            raise InputFileError(_why("part_size", name=name))
         return payload
 
     def _xml(self, name: str) -> Element:
         payload = self.read(name)
         if len(payload) > self.limits.max_tree_bytes:
-            raise LimitExceeded(f"工作簿部件 {name} 的内容异常庞大（{_mb(len(payload))}），已拒绝读取",
+            raise LimitExceeded(_why("part_huge", name=name, size=_mb(len(payload))),
                                 f"不超过 {_mb(self.limits.max_tree_bytes)}（max_tree_bytes）", _mb(len(payload)))
         return parse_xml(payload, name)
 
@@ -285,8 +165,7 @@ class XlsxPackage:
         root = self._xml("xl/workbook.xml")
         if root.tag != _M + "workbook":
             # "Strict Open XML" and other dialects use other namespaces for every element.
-            raise InputFileError("工作簿不是常规的 Excel 工作簿格式（可能保存成了“Strict Open XML”格式）。"
-                            "请“另存为”Excel 工作簿（*.xlsx）后再报送")
+            raise InputFileError(_why("strict"))
         targets = self._relationships("xl/_rels/workbook.xml.rels", "xl")
         sheets = []
         for element in root.iter(_M + "sheet"):
@@ -335,12 +214,12 @@ class XlsxPackage:
             for element in _elements(payload, _M + "si"):
                 strings.append(_rich_text(element))
                 if len(strings) > limit:
-                    raise LimitExceeded(f"工作簿中的文字条目超过 {limit} 个，远超填报表格的范围，已拒绝读取",
+                    raise LimitExceeded(_why("strings", limit=limit),
                                         f"不超过 {limit} 个（max_cells_per_sheet）", f"超过 {limit} 个")
         except DefusedXmlException as exc:
-            raise InputFileError(f"工作簿部件 {name} 含有不安全的 XML 声明（DTD/实体），已拒绝读取") from exc
+            raise InputFileError(_why("part_unsafe", name=name)) from exc
         except (ParseError, ValueError) as exc:
-            raise InputFileError(f"工作簿部件 {name} 无法解析（{_short(exc)}），文件可能已损坏") from exc
+            raise InputFileError(_why("part_unparsable", name=name, reason=_short(exc))) from exc
         return strings
 
     def date_styles(self) -> frozenset[str]:
@@ -370,7 +249,7 @@ class XlsxPackage:
     def sheet(self, info: SheetInfo) -> SheetData:
         """The non-empty cells of one sheet (streamed when the sheet is large)."""
         if info.path is None:
-            raise InputFileError(f"工作表“{info.name}”的内容缺失，文件可能已损坏")
+            raise InputFileError(_why("sheet_missing", sheet=info.name))
         payload = self.read(info.path)
         strings = self.shared_strings()
         dates = self.date_styles()
@@ -389,38 +268,40 @@ class XlsxPackage:
                     raw.date_style = True
                 if raw.value is not None and len(raw.value) > limits.max_text_chars:
                     raise LimitExceeded(
-                        f"工作表“{info.name}”的单元格 {ref} 中有 {len(raw.value)} 个字符，超出每格 "
-                        f"{limits.max_text_chars} 个字符的上限（可能误粘贴了大量内容），已拒绝读取。"
-                        "请删除多余内容后再报送",
+                        _why("long_text", sheet=info.name, cell=ref, length=len(raw.value),
+                             limit=limits.max_text_chars),
                         f"不超过 {limits.max_text_chars} 个字符（max_text_chars）", f"{len(raw.value)} 个字符",
                         info.name, ref)
                 self._cells_read += 1
                 if self._cells_read > limits.max_cells_total:
                     raise LimitExceeded(
-                        f"工作簿中有内容的单元格超过 {limits.max_cells_total} 个，远超填报表格的范围"
-                        "（可能在表格以外粘贴了大量内容），已拒绝读取。请删除表格以外的内容后重新保存再报送",
+                        _why("cells_total", limit=limits.max_cells_total),
                         f"不超过 {limits.max_cells_total} 个（max_cells_total）", f"超过 {limits.max_cells_total} 个",
                         info.name)
                 if len(data.cells) > limits.max_cells_per_sheet:
                     raise LimitExceeded(
-                        f"工作表“{info.name}”中有内容的单元格超过 {limits.max_cells_per_sheet} 个，远超填报表格的范围"
-                        "（可能在表格以外粘贴了大量内容），已拒绝读取。请删除表格以外的内容后重新保存再报送",
+                        _why("cells_sheet", sheet=info.name, limit=limits.max_cells_per_sheet),
                         f"不超过 {limits.max_cells_per_sheet} 个（max_cells_per_sheet）",
                         f"超过 {limits.max_cells_per_sheet} 个", info.name)
         except DefusedXmlException as exc:
-            raise InputFileError(f"工作表“{info.name}”含有不安全的 XML 声明（DTD/实体），已拒绝读取") from exc
+            raise InputFileError(_why("sheet_unsafe", sheet=info.name)) from exc
         except (ParseError, ValueError) as exc:
-            raise InputFileError(f"工作表“{info.name}”的内容无法解析（{_short(exc)}），文件可能已损坏") from exc
+            raise InputFileError(_why("sheet_unparsable", sheet=info.name, reason=_short(exc))) from exc
         return data
 
 
+def _why(variant: str, **params: object) -> str:
+    """Why the file cannot be read: a `file.unreadable` message of the catalogue."""
+    return text("file.unreadable", variant, **params)
+
+
 def file_too_large(size: int, limits: Limits) -> LimitExceeded:
-    return LimitExceeded(f"文件过大（{_mb(size)}），不像是一份填报工作簿，已拒绝读取",
+    return LimitExceeded(_why("too_large", size=_mb(size)),
                          f"不超过 {_mb(limits.max_file_bytes)}（max_file_bytes）", _mb(size))
 
 
 def _too_many_members(count: int, limits: Limits) -> LimitExceeded:
-    return LimitExceeded(f"文件包含 {count} 个部件，超出正常工作簿的范围（部件数量异常），已拒绝读取",
+    return LimitExceeded(_why("members", count=count),
                          f"不超过 {limits.max_members} 个（max_members）", str(count))
 
 
@@ -462,9 +343,9 @@ def parse_xml(payload: bytes, name: str) -> Element:
             return ElementTree.fromstring(payload)
         return defused_fromstring(payload, forbid_dtd=True)
     except DefusedXmlException as exc:
-        raise InputFileError(f"工作簿部件 {name} 含有不安全的 XML 声明（DTD/实体），已拒绝读取") from exc
+        raise InputFileError(_why("part_unsafe", name=name)) from exc
     except ParseError as exc:
-        raise InputFileError(f"工作簿部件 {name} 无法解析（{_short(exc)}），文件可能已损坏") from exc
+        raise InputFileError(_why("part_unparsable", name=name, reason=_short(exc))) from exc
 
 
 # Small sheets (every form sheet) are parsed in one C call; big ones are streamed.

@@ -4,19 +4,17 @@ Only input cells are unlocked; totals are live formulas whose cached results are
 check cells show ✓/✗ from the same rules the importer runs; the form's identity is embedded
 in a very-hidden sheet, ASCII defined names and custom document properties.
 XlsxWriter cannot protect workbook structure, so `finish` adds <workbookProtection> to
-xl/workbook.xml after writing.
+xl/workbook.xml after writing (`workbook.protect`); styles and validation prompts are in
+`workbook.styles`, the names and keys a reader relies on in `workbook.layout`.
 """
 
 from __future__ import annotations
 
 import io
-import re
 import secrets
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,44 +28,13 @@ from tianbao.form import Form
 from tianbao.form.grammar import expand_rule
 from tianbao.form.query import InputCell
 from tianbao.form.spec import FieldDef, FieldsSection, TableSection
-from tianbao.report import Report, Unit, write_atomic
+from tianbao.io.atomic import write_atomic
+from tianbao.report import Report, Unit
 from tianbao.rules.check import recompute
-from tianbao.rules.excel import CHECK_FAIL, check_value, computed_formula
-
-META_SHEET = "_tianbao"
-BODY_FONT = "宋体"
-TITLE_FONT = "黑体"
-INPUT_FILL = "#FFF2CC"
-COMPUTED_FILL = "#E7E6E6"
-BAD_FILL = "#FFC7CE"
-BAD_FONT = "#9C0006"
-OVER_LIMIT = " 超出字数"
-MAX_COUNT = 99_999_999
-MAX_AMOUNT = 999_999_999
-
-# Identity keys, in the order of the hidden sheet, the defined names and the doc properties.
-IDENTITY_KEYS = (
-    "form_id",
-    "form_version",
-    "fingerprint",
-    "unit_code",
-    "unit_name",
-    "unit_level",
-    "year",
-    "generated_at",
-    "tool_version",
-)
-
-
-def legacy_password_hash(password: str) -> str:
-    """The 16-bit hash Excel, WPS and LibreOffice all accept (ECMA-376 Part 4, 14.7.1)."""
-    digest = 0
-    for char in password[::-1]:
-        digest = ((digest >> 14) & 0x01) | ((digest << 1) & 0x7FFF)
-        digest ^= ord(char)
-    digest = ((digest >> 14) & 0x01) | ((digest << 1) & 0x7FFF)
-    digest ^= len(password) ^ 0xCE4B
-    return f"{digest:X}"
+from tianbao.rules.excel import CHECK_FAIL, check_formula, check_value, computed_formula
+from tianbao.workbook.layout import IDENTITY_KEYS, META_SHEET, OVER_LIMIT
+from tianbao.workbook.protect import protect_structure
+from tianbao.workbook.styles import Formats, validation
 
 
 @dataclass
@@ -108,7 +75,7 @@ class FormWorkbook:
             {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
              "strings_to_urls": False},
         )
-        self.formats = _Formats(self.workbook)
+        self.formats = Formats(self.workbook)
         self._annotations: dict[tuple[str, str], list[str]] = {}
         for note in self.options.annotations:
             self._annotations.setdefault((note.sheet, note.cell), []).append(note.message)
@@ -274,7 +241,6 @@ class FormWorkbook:
     def _write_checks(self) -> None:
         """✓/✗ cells for every rule that declares where its checks go."""
         fmt = self.formats
-        from tianbao.rules.excel import check_formula  # local: the names read better beside the loop
 
         for rule in self.form.spec.rules:
             if rule.check is None:
@@ -360,7 +326,7 @@ class FormWorkbook:
         if not locked:
             # Cells sharing a rule share one <dataValidation> (its sqref lists them all):
             # 183 separate elements made the file measurably slower to write and to read.
-            key, rule = _validation(cell)
+            key, rule = validation(cell)
             self._validations.setdefault(sheet.name, {}).setdefault(key, (rule, []))[1].append(cell.a1)
         notes = self._annotations.get((cell.sheet, cell.a1))
         if notes:
@@ -371,115 +337,6 @@ class FormWorkbook:
 def _cached_number(value: int | Decimal) -> int | float:
     # The cached display value only; the exact Decimal stays in the model and JSON.
     return value if isinstance(value, int) else float(value)
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@cache
-def _validation(cell: InputCell) -> tuple[str, dict[str, Any]]:
-    """(grouping key, XlsxWriter validation options) for an input cell."""
-    # Table cells get a prompt without their label (the row shows it), so that a whole
-    # table shares a few validation rules; single fields name themselves.
-    label = "本单元格" if len(cell.key) > 1 else _truncate(cell.label, 60)
-    if cell.type in ("int", "year"):
-        low, high = (2000, 2100) if cell.type == "year" else (0, MAX_COUNT)
-        what = "四位年份" if cell.type == "year" else "不小于 0 的整数"
-        rule: dict[str, Any] = {"validate": "integer", "criteria": "between", "minimum": low, "maximum": high}
-        hint = f"{label}：请填写{what}，没有请填 0。" if cell.type == "int" else f"{label}：请填写{what}。"
-        title = "请填写整数"
-    elif cell.type == "decimal":
-        rule = {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": MAX_AMOUNT}
-        hint = f"{label}：请填写不小于 0 的数字，最多 {cell.places} 位小数，没有请填 0。"
-        title = "请填写金额"
-    elif cell.type == "date":
-        rule = {"validate": "date", "criteria": "between", "minimum": date(2000, 1, 1),
-                "maximum": date(2100, 12, 31)}
-        hint = f"{label}：请填写日期，例如 2026-01-15。"
-        title = "请填写日期"
-    elif cell.type == "choice":
-        rule = {"validate": "list", "source": list(cell.choices)}
-        hint = f"{label}：请从下拉列表中选择。"
-        title = "请选择"
-    else:
-        limit = cell.max_length or 32767
-        rule = {"validate": "length", "criteria": "<=", "value": limit}
-        hint = f"{label}：最多 {limit} 个字。"
-        title = "请填写文字"
-    rule.update(
-        {
-            "input_title": title,
-            "input_message": _truncate(hint, 250),
-            "error_title": "输入不符合要求",
-            "error_message": _truncate(hint, 250),
-            "error_type": "stop",
-            "ignore_blank": True,
-        }
-    )
-    return repr(sorted(rule.items())), rule
-
-
-class _Formats:
-    """The workbook's cell styles, created once."""
-
-    def __init__(self, workbook: Workbook) -> None:
-        add = workbook.add_format
-        base = {"font_name": BODY_FONT, "font_size": 11, "valign": "vcenter"}
-        border = {"border": 1}
-        self.title = add({**base, "font_name": TITLE_FONT, "font_size": 16, "align": "center"})
-        self.note = add({**base, "text_wrap": True})
-        self.note_number = add({**base, "align": "center", "valign": "top"})
-        self.header = add({**base, **border, "bold": True, "align": "center", "text_wrap": True,
-                           "bg_color": "#DDEBF7"})
-        self.label = add({**base, **border, "align": "left", "text_wrap": True})
-        self.label_left = add({**base, **border, "align": "left", "text_wrap": True, "bold": True})
-        self.computed = add({**base, **border, "align": "center", "bg_color": COMPUTED_FILL,
-                             "num_format": "0"})
-        self.computed_decimal = add({**base, **border, "align": "center", "bg_color": COMPUTED_FILL,
-                                     "num_format": "0.0000"})
-        self.check_label = add({**base, "bold": True, "align": "right", "font_color": "#595959"})
-        self.check = add({**base, **border, "align": "center", "font_color": "#375623"})
-        self.counter = add({**base, "align": "left", "valign": "top", "font_color": "#7F7F7F"})
-        self.bad = add({"bg_color": BAD_FILL, "fg_color": BAD_FILL, "pattern": 1, "font_color": BAD_FONT})
-        inputs = {**base, **border, "bg_color": INPUT_FILL, "locked": False}
-        self._inputs = {
-            "int": add({**inputs, "align": "center", "num_format": "0"}),
-            "year": add({**inputs, "align": "center", "num_format": "0"}),
-            "decimal": add({**inputs, "align": "center", "num_format": "0.00##"}),
-            "date": add({**inputs, "align": "center", "num_format": "yyyy-mm-dd"}),
-            "text": add({**inputs, "align": "left", "text_wrap": True}),
-            "choice": add({**inputs, "align": "left"}),
-            "longtext": add({**inputs, "align": "left", "valign": "top", "text_wrap": True}),
-        }
-        fixed = {**base, **border, "bg_color": COMPUTED_FILL}
-        self._locked_inputs = {
-            key: add({**fixed, "align": "center" if key in ("int", "year", "decimal", "date") else "left",
-                      "num_format": {"decimal": "0.00##", "date": "yyyy-mm-dd"}.get(key, "General")})
-            for key in self._inputs
-        }
-
-    def input_style(self, cell_type: str, locked: bool) -> Any:
-        return (self._locked_inputs if locked else self._inputs)[cell_type]
-
-
-def protect_structure(xlsx: bytes, password: str) -> bytes:
-    """Insert <workbookProtection lockStructure="1"> where the schema wants it: after
-    <workbookPr> (and <fileVersion>, <fileSharing>), before <bookViews>."""
-    element = f'<workbookProtection workbookPassword="{legacy_password_hash(password)}" lockStructure="1"/>'
-    source = zipfile.ZipFile(io.BytesIO(xlsx))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if info.filename == "xl/workbook.xml":
-                text = data.decode("utf-8")
-                text, count = re.subn(r"<bookViews>", element + "<bookViews>", text, count=1)
-                if count != 1:
-                    raise RuntimeError("xl/workbook.xml has no <bookViews>; cannot protect structure")
-                data = text.encode("utf-8")
-            target.writestr(info, data)
-    return out.getvalue()
 
 
 # ---------------------------------------------------------------------------------------

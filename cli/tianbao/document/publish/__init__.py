@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tianbao.document.publish.document import Document, Trace, build_document, parse_date
-from tianbao.document.publish.docx_render import render_docx
 from tianbao.document.publish.html_render import render_html
 from tianbao.document.publish.text_render import render_markdown, render_text
 from tianbao.errors import ReportLoadError, UserError
 from tianbao.form import Form, resolve_form
-from tianbao.report import Finding, Report, conform, load_report, write_atomic
+from tianbao.io.atomic import write_atomic
+from tianbao.report import Finding, Report, conform, load_report
 from tianbao.rules.check import check_report, stated_total_findings
 
 FORMATS = ("html", "docx", "md", "txt")
@@ -59,11 +59,6 @@ def read_report(path: Path, form: str | Path | None) -> tuple[Form, Report, byte
         conform(report, definition, path.name)
     except ReportLoadError as exc:
         raise UserError(str(exc)) from exc
-    if report.form.version not in definition.accepted_versions:
-        raise UserError(
-            f"{path.name}: 报告的表单版本 {report.form.version} 不在表单定义 {definition.id} 接受的版本"
-            f"（{'、'.join(definition.accepted_versions)}）之内"
-        )
     return definition, report, data
 
 
@@ -85,6 +80,8 @@ def render(doc: Document, fmt: str, *, author: str = "") -> bytes:
     if fmt == "html":
         return render_html(doc).encode("utf-8")
     if fmt == "docx":
+        from tianbao.document.publish.docx_render import render_docx  # python-docx only for this format
+
         return render_docx(doc, author=author)
     if fmt == "md":
         return render_markdown(doc).encode("utf-8")

@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 
 from tianbao.document.read.text import clean_line
 from tianbao.errors import InputFileError
+from tianbao.findings import text
 
 
 @dataclass
@@ -73,7 +74,7 @@ def extract_blocks(data: bytes, kind: str) -> list[Block]:
         return _docx_blocks(data)
     text = decode_text(data)
     if text is None:
-        raise InputFileError("文件不是可识别的文本编码（UTF-8 或 GB18030）")
+        raise InputFileError(text("document.unreadable", "encoding"))
     return _html_blocks(text) if kind == "html" else _text_blocks(text)
 
 
@@ -265,11 +266,11 @@ def _docx_blocks(data: bytes) -> list[Block]:
     try:  # python-docx inflates every part: zip limits and a DTD-free check of its XML first
         XlsxPackage(data).check_xml_parts()
     except InputFileError as exc:
-        raise InputFileError(f"Word 文件已损坏或未通过安全检查：{exc}") from exc
+        raise InputFileError(text("document.unreadable", "docx_unsafe", reason=exc)) from exc
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many types for a damaged package
-        raise InputFileError(f"Word 文件已损坏或不是 .docx 格式（{type(exc).__name__}）") from exc
+        raise InputFileError(text("document.unreadable", "docx_damaged", kind=type(exc).__name__)) from exc
     blocks: list[Block] = []
     for child in document.element.body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tianbao.document.read.tables import TableOptions
 from tianbao.document.read.text import normalize
 from tianbao.errors import FormDefinitionError
+from tianbao.findings import emit
 from tianbao.form import Form
 from tianbao.report import Finding
 
@@ -85,8 +86,7 @@ def detect_legacy(form: Form, text: str) -> Legacy | None:
         hits = [m for m in legacy.markers if normalize(m) in compact]
         if len(hits) < legacy.min_markers:
             continue
-        findings = [Finding(rule="legacy.format", severity="warning", message=legacy.message.strip(),
-                            found="、".join(hits))]
+        findings = [emit("legacy.format", found="、".join(hits), message=legacy.message.strip())]
         options = {}
         for table_id, table in legacy.tables.items():
             options[table_id] = TableOptions(
@@ -97,8 +97,7 @@ def detect_legacy(form: Form, text: str) -> Legacy | None:
             for row_id, note in table.notes.items():
                 row = next(r for r in section.rows if r.id == row_id)
                 cells = [form.table_cell(section, row_id, c.id).a1 for c in form.row_columns(section, row)]
-                findings.append(Finding(rule="legacy.mapped", severity="warning",
-                                        message=f"{section.title}「{row.label}」一行：{note}",
-                                        sheet=section.sheet, cell=",".join(cells)))
+                findings.append(emit("legacy.mapped", sheet=section.sheet, cell=",".join(cells), title=section.title,
+                                     row=row.label, note=note))
         return Legacy(legacy, options, findings)
     return None

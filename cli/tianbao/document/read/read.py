@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from pathlib import Path
 
-from tianbao import __version__
 from tianbao.document.read.extract import Block, Paragraph, extract_blocks, sniff_document
 from tianbao.document.read.legacy import Legacy, detect_legacy
 from tianbao.document.read.narrative import narrative_findings, read_generated_sentences
@@ -21,19 +19,12 @@ from tianbao.document.read.parts import (
 )
 from tianbao.document.read.tables import TableOptions, read_table
 from tianbao.errors import FormDefinitionError, InputFileError
+from tianbao.findings import emit
 from tianbao.form import Form
 from tianbao.form.spec import FieldsSection, TableSection
 from tianbao.io.roster import Roster
-from tianbao.report import Finding, Number, Provenance, Report, Unit, empty_report
+from tianbao.report import Finding, Number, Report, Unit, empty_report, stamp
 from tianbao.rules.check import check_report, recompute, stated_total_findings
-
-
-def _error(rule: str, message: str, **where: str | None) -> Finding:
-    return Finding(rule=rule, severity="error", message=message, **where)
-
-
-def _warning(rule: str, message: str, **where: str | None) -> Finding:
-    return Finding(rule=rule, severity="warning", message=message, **where)
 
 
 def read_document(path: Path, form: Form) -> tuple[Report | None, list[Finding]]:
@@ -43,28 +34,23 @@ def read_document(path: Path, form: Form) -> tuple[Report | None, list[Finding]]
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return None, [_error("document.unreadable", f"无法读取文件 {path.name}（{exc.strerror or exc}）。")]
+        return None, [emit("document.unreadable", "os", name=path.name, reason=exc.strerror or exc)]
     return read_document_bytes(data, path.name, form)
 
 
 def read_document_bytes(data: bytes, name: str, form: Form) -> tuple[Report | None, list[Finding]]:
     kind = sniff_document(data)
     if kind is None:
-        return None, [_error("document.kind", f"{name} 不是可以读取的年报文档：只能读取文本（.txt）、网页（.html）"
-                             "和 Word（.docx）格式的政府信息公开工作年度报告。")]
+        return None, [emit("document.kind", name=name)]
     try:
         blocks = extract_blocks(data, kind)
         report, findings = _read_blocks(form, blocks, name)
     except (InputFileError, FormDefinitionError) as exc:
-        return None, [_error("document.unreadable", f"{name}：{exc}")]
+        return None, [emit("document.unreadable", "refused", name=name, reason=exc)]
     except Exception as exc:  # third-party parsers raise anything on a damaged file; never stop a batch
-        return None, [_error("document.unreadable",
-                             f"{name} 无法读取（{type(exc).__name__}），文件可能已损坏。请重新保存后再试。")]
+        return None, [emit("document.unreadable", "crashed", name=name, kind=type(exc).__name__)]
     if report is not None:
-        report.provenance = Provenance(
-            source_kind="document", source_file=name, sha256=hashlib.sha256(data).hexdigest(),
-            imported_at=datetime.now().astimezone().isoformat(timespec="seconds"), tool_version=__version__,
-        )
+        report.provenance = stamp("document", name, hashlib.sha256(data).hexdigest())
         report.findings = findings
     return report, findings
 
@@ -76,12 +62,10 @@ def _read_blocks(form: Form, blocks: list[Block], name: str) -> tuple[Report | N
     title = find_title(form, before) or find_title(form, lines) or find_title(form, [Path(name).stem])
     if title is None:
         example = form.spec.document_title.format(unit_name="××局", year=2024)
-        return None, [_error("document.title", f"{name} 中找不到报告标题（例如“{example}”），"
-                             "无法确定单位名称和年度。请确认这是一份政府信息公开工作年度报告。")]
+        return None, [emit("document.title", name=name, example=example)]
     sections = document_sections(form)
     if len(parts.missing) == len(sections):
-        return None, [_error("document.parts", f"{name} 中找不到报告的任何一个部分（例如“{sections[0].title}”），"
-                             "不像是一份政府信息公开工作年度报告。")]
+        return None, [emit("document.parts", name=name, example=sections[0].title)]
     findings = _missing_part_findings(form, parts)
     all_text = "\n".join(lines + [c or "" for b in blocks if not isinstance(b, Paragraph) for r in b.rows for c in r])
     legacy = detect_legacy(form, all_text)
@@ -118,8 +102,7 @@ def _missing_part_findings(form: Form, parts: Parts) -> list[Finding]:
         section = form.section(section_id)
         if isinstance(section, TableSection):
             continue  # reported by the table reader when the table itself cannot be found
-        findings.append(_warning("document.part", f"文档中找不到“{section.title}”部分，这一部分的文字按空白处理。",
-                                 sheet=section.sheet))
+        findings.append(emit("document.part", "text", sheet=section.sheet, title=section.title))
     return findings
 
 
@@ -139,9 +122,8 @@ def _read_fields(section: FieldsSection, lines: list[str], report: Report) -> li
                 target[field.id] = "\n".join(found[field.id]) or None
         if not found and lines:
             target[headed[0].id] = "\n".join(lines)
-            findings.append(_warning("document.subparts",
-                                     f"“{section.title}”中找不到小标题（如“{headed[0].label}”），全部文字已放在“{headed[0].label}”中。",
-                                     sheet=section.sheet))
+            findings.append(emit("document.subparts", sheet=section.sheet, title=section.title,
+                                 label=headed[0].label))
             before = []
         elif before:
             first = next(f for f in headed if f.id in found)
@@ -160,8 +142,7 @@ def _read_table(form: Form, table: TableSection, parts: Parts,
     if blocks is None:
         # The heading is missing: the table then sits in the part before it.
         blocks = parts.blocks.get(parts.merged_into.get(table.id, ""), [])
-        findings.append(_warning("document.part", f"文档中找不到“{table.title}”的标题，已在前一部分中查找这张表。",
-                                 sheet=table.sheet))
+        findings.append(emit("document.part", "table", sheet=table.sheet, title=table.title))
     result = read_table(form, table, blocks, options or TableOptions())
     if table.id in parts.missing and result.rows_found == 0:
         # Without its heading, a table is only trusted when its rows' labels are found.

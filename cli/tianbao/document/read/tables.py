@@ -19,6 +19,7 @@ from enum import Enum
 from tianbao.cells import Range, column_index
 from tianbao.document.read.extract import Block, Grid
 from tianbao.document.read.text import normalize, similarity
+from tianbao.findings import emit
 from tianbao.form import Form
 from tianbao.form.spec import ColumnDef, RowDef, TableSection
 from tianbao.report import Finding, Number
@@ -290,9 +291,7 @@ class _RowReader:
             extra = len(tokens) - width
             tokens = tokens[-width:] if row.id in self.options.take_last else tokens[:width]
             if row.id not in self.options.take_last:
-                self._add(row, None, "warning", "table.extra",
-                          f"{self._where(row)}多出 {extra} 个数字，只取了前 {width} 个，请核对这一行。",
-                          str(width), str(width + extra))
+                self._add(row, None, "table.extra", "", str(width), str(width + extra), extra=extra)
         if len(tokens) == width:
             pairs = list(zip(columns, tokens, strict=True))
         elif len(tokens) == len(stated) and len(stated) < width:
@@ -300,13 +299,10 @@ class _RowReader:
             missing = [c for c in columns if c not in stated]
             for column in missing:
                 self.unstated.add((row.id, column.id))
-            self._add(row, missing[0], "warning", "table.total_missing",
-                      f"{self._where(row)}只有 {len(stated)} 个数字，没有“{'、'.join(c.label for c in missing)}”，"
-                      "已按各项之和计算。", str(width), str(len(stated)))
+            self._add(row, missing[0], "table.total_missing", "", str(width), str(len(stated)),
+                      missing="、".join(c.label for c in missing), where=self._where(row))
         else:
-            self._add(row, None, "error", "table.count",
-                      f"{self._where(row)}应有 {width} 个数字，文档中只找到 {len(tokens)} 个，"
-                      "无法确定各列的数字，这一行已按 0 处理。", str(width), str(len(tokens)))
+            self._add(row, None, "table.count", "", str(width), str(len(tokens)))
             return
         for column, token in pairs:
             self._cell(row, column, token)
@@ -316,18 +312,14 @@ class _RowReader:
         return cell is not None and all(term_row == row.id for term_row, _ in cell.terms)
 
     def table_missing(self) -> None:
-        self.findings.append(Finding(
-            rule="table.missing", severity="error", sheet=self.table.sheet,
-            message=f"文档中找不到“{self.table.title}”这张表的数字（表格可能是图片，或行名称与格式相差太多），"
-                    "这张表已按 0 处理。"))
+        self.findings.append(emit("table.missing", sheet=self.table.sheet, title=self.table.title))
 
     def missing(self, row: RowDef) -> None:
-        self._add(row, None, "error", "table.row_missing",
-                  f"{self._where(row)}在文档中找不到，已按 0 处理。请核对文档中这一行的名称。", row.label, None)
+        self._add(row, None, "table.row_missing", "", row.label, None)
 
     def unmapped(self, row_id: str, reason: str) -> None:
         row = next(r for r in self.table.rows if r.id == row_id)
-        self._add(row, None, "warning", "legacy.unmapped", f"{self._where(row)}{reason}", None, None)
+        self._add(row, None, "legacy.unmapped", "", None, None, reason=reason)
 
     def _cell(self, row: RowDef, column: ColumnDef, token: Token) -> None:
         computed = self.form.is_computed(self.table.id, row.id, column.id)
@@ -335,16 +327,13 @@ class _RowReader:
             shown = "空白" if token.kind is Kind.BLANK else f"“{token.text}”"
             if computed:
                 self.unstated.add((row.id, column.id))
-                text = f"{self._where(row, column)}为{shown}，已按各项之和计算。"
-            else:
-                text = f"{self._where(row, column)}为{shown}，已按 0 处理。"
-            self._add(row, column, "warning", "value.blank", text, "0", token.text or None)
+            variant = "document_total" if computed else "document"
+            self._add(row, column, "value.blank", variant, "0", token.text or None, shown=shown)
             return
         number = _number(token.text, column)
         if number is None:
             what = "不小于 0 的数字" if column.type == "decimal" else "不小于 0 的整数"
-            self._add(row, column, "error", "value.number",
-                      f"{self._where(row, column)}的“{token.text}”不是{what}，已按 0 处理。", what, token.text)
+            self._add(row, column, "value.number", "", what, token.text)
             return
         self.values[row.id][column.id] = number
 
@@ -354,14 +343,14 @@ class _RowReader:
             return f"{name}「{row.label}」一行"
         return f"{name}「{row.label}」行「{column.label}」列"
 
-    def _add(self, row: RowDef, column: ColumnDef | None, severity: str, rule: str, message: str,
-             expected: str | None, found: str | None) -> None:
+    def _add(self, row: RowDef, column: ColumnDef | None, check: str, variant: str, expected: str | None,
+             found: str | None, **params: object) -> None:
+        """A catalogue finding on the row (or one cell of it), located by `where`."""
         columns = [column] if column else self.form.row_columns(self.table, row)
         cells = [self.form.table_cell(self.table, row.id, c.id).a1 for c in columns]
-        self.findings.append(
-            Finding(rule=rule, severity=severity, message=message, sheet=self.table.sheet,  # type: ignore[arg-type]
-                    cell=",".join(cells), expected=expected, found=found)
-        )
+        params.setdefault("where", self._where(row, column))
+        self.findings.append(emit(check, variant, sheet=self.table.sheet, cell=",".join(cells), expected=expected,
+                                  found=found, **params))
 
 
 def _zero(column: ColumnDef) -> Number:

@@ -1,0 +1,90 @@
+"""Console rendering of import, check and merge results (rich tables; Chinese for the clerk)."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from tianbao.stages.annotate import finding_cells
+from tianbao.stages.batch import status
+from tianbao.stages.intake import ImportOutcome
+from tianbao.stages.merge import STATUS_ORDER, STATUS_PASSED, STATUS_WARNINGS, MergeResult
+
+
+def findings_table(outcomes: list[ImportOutcome]) -> Group:
+    """Every finding of every file for the terminal: one titled table per file."""
+    tables = []
+    for outcome in outcomes:
+        verdict = status(outcome)
+        colour = "red" if outcome.rejected else ("yellow" if outcome.warnings else "green")
+        table = Table(title=f"[bold]{outcome.source.name}[/bold]  [{colour}]{verdict}[/{colour}]",
+                      title_justify="left", header_style="bold", expand=True, show_edge=False)
+        table.add_column("类别", no_wrap=True)
+        table.add_column("位置", style="cyan", no_wrap=True)
+        table.add_column("说明", ratio=1, overflow="fold")
+        table.add_column("实为", max_width=16, overflow="fold")
+        for finding in outcome.findings:
+            cells = finding_cells(finding)
+            place = f"{cells[0][0]}!{cells[0][1]}" if cells else (finding.sheet or "")
+            kind = "[red]错误[/red]" if finding.is_error else "[yellow]警告[/yellow]"
+            table.add_row(kind, place, finding.message, finding.found or "")
+        clean = Text.from_markup(f"[bold]{outcome.source.name}[/bold]  [green]{verdict}[/green]：没有发现问题")
+        tables.append(table if outcome.findings else clean)
+    return Group(*tables)
+
+
+def summary_line(outcomes: list[ImportOutcome]) -> str:
+    accepted = [o for o in outcomes if not o.rejected]
+    warned = sum(1 for o in accepted if o.warnings)
+    rejected = len(outcomes) - len(accepted)
+    return f"共 {len(outcomes)} 个文件：接收 {len(accepted)} 个（其中有警告 {warned} 个），退回 {rejected} 个。"
+
+
+def status_tables(result: MergeResult, limit: int = 30) -> list[Table]:
+    """Counts per status, then the lines that need attention (all but 已通过/有警告)."""
+    title = f"报送情况（计入汇总 {len(result.summed)} 个单位）"
+    counts = Table(title=title, title_justify="left", min_width=len(title) * 2)  # CJK: two cells a character
+    counts.add_column("状态")
+    counts.add_column("数量", justify="right")
+    for name in STATUS_ORDER:
+        if number := result.count(name):
+            counts.add_row(name, str(number))
+    attention = [e for e in result.entries if e.status not in (STATUS_PASSED, STATUS_WARNINGS)]
+    if not attention:
+        return [counts]
+    lines = Table(title="需要处理的单位和文件", title_justify="left")
+    for column in ("状态", "单位代码", "单位名称", "文件", "说明"):
+        lines.add_column(column, overflow="fold")
+    for entry in attention[:limit]:
+        source = entry.submission.source.name if entry.submission else ""
+        lines.add_row(entry.status, entry.code, entry.name, source, entry.note)
+    if len(attention) > limit:
+        lines.caption = f"另有 {len(attention) - limit} 行未显示，见汇总工作簿的“报送情况”表"
+    return [counts, lines]
+
+
+def key_rows_table(result: MergeResult) -> Table | None:
+    """District totals of the definition's key rows: one column per key row, one line per
+    table column (narrow enough for a terminal)."""
+    form, district = result.form, result.district
+    refs = form.spec.summary.key_row_refs()
+    if not refs:
+        return None
+    table = Table(title=f"{district.unit.name}{district.year}年汇总数（主要行）", title_justify="left")
+    table.add_column("")
+    lines: list[tuple[str, str, str]] = []  # (table id, column id, label)
+    for table_id, row_id in refs:
+        section = form.table(table_id)
+        row = next(r for r in section.rows if r.id == row_id)
+        table.add_column(row.label, justify="right", overflow="fold")
+        for column in form.row_columns(section, row):
+            if (table_id, column.id, column.label) not in lines:
+                lines.append((table_id, column.id, column.label))
+    for table_id, column_id, label in lines:
+        cells = []
+        for ref_table, row_id in refs:
+            values = district.tables[ref_table][row_id]
+            cells.append(str(values[column_id]) if ref_table == table_id and column_id in values else "")
+        table.add_row(label, *cells)
+    return table
