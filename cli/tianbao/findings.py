@@ -384,3 +384,26 @@ def form_checks(form: Form) -> Iterator[FormCheck]:
         yield FormCheck(link.rule, link.severity, "跨年度延续", link.message)
     for check in form.spec.narrative_checks:
         yield FormCheck(check.rule, check.severity, "年报正文数字", check.message)
+
+
+def checks_markdown(form: Form) -> str:
+    """docs/校验规则.md: the catalogue and the form's rules (`tianbao checks --markdown`)."""
+    lines = [
+        "# 校验规则",
+        "",
+        "本页由 `tianbao checks --markdown` 生成，请勿手工修改。",
+        "",
+        "## 工具的检查",
+        "",
+        "| 编号 | 严重程度 | 范围 | 名称 | 说明 |",
+        "|---|---|---|---|---|",
+    ]
+    for check in CATALOGUE:
+        severity = "、".join(SEVERITY_NAMES[s] for s in check.severities)
+        lines.append(f"| `{check.id}` | {severity} | {SCOPE_NAMES[check.scope]} | {check.name} | {check.description} |")
+    lines += ["", f"## 表单 {form.id}（{form.spec.title}）的规则", "", "| 编号 | 严重程度 | 类别 | 提示 |",
+              "|---|---|---|---|"]
+    for item in form_checks(form):
+        message = " ".join(item.message.split()).replace("|", "\\|")
+        lines.append(f"| `{item.id}` | {SEVERITY_NAMES[item.severity]} | {item.kind} | {message} |")
+    return "\n".join(lines) + "\n"

@@ -2,7 +2,11 @@
 
 Each command imports its stage when it runs (so `tianbao --version` loads no spreadsheet,
 document or data-frame library), parses options, calls one stage, prints a short Chinese
-summary and maps expected failures (`TianbaoError`, caught once here) to a one-line message and a non-zero exit.
+summary and maps expected failures (`TianbaoError`, caught once here) to a one-line message
+and a non-zero exit.
+
+This module is longer than ~400 lines because every command declares its options here, with
+their Chinese help texts; it holds no logic a stage could hold.
 """
 
 from __future__ import annotations
@@ -293,10 +297,19 @@ def annotate_command(
 
 
 @app.command("schema")
-def schema_command() -> None:
-    """输出报告 JSON 的 JSON Schema。"""
+def schema_command(
+    definition: Annotated[
+        bool, typer.Option("--form-definition", help="改为输出表单定义（YAML）的 JSON Schema，即 docs/form.schema.json")
+    ] = False,
+) -> None:
+    """输出报告 JSON 的 JSON Schema（或加 --form-definition 输出表单定义的 JSON Schema）。"""
 
     def action() -> None:
+        if definition:
+            from tianbao.form.spec import form_schema
+
+            sys.stdout.write(form_schema())
+            return
         from tianbao.report import report_schema
 
         sys.stdout.write(report_schema())
@@ -410,14 +423,24 @@ def publish_command(
 
 
 @app.command("checks")
-def checks_command(form: FormOption = None) -> None:
+def checks_command(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="输出 Markdown 页面（即 docs/校验规则.md 的内容）")
+    ] = False,
+    form: FormOption = None,
+) -> None:
     """列出全部校验规则：工具本身的检查（编号、严重程度、范围、名称、说明）和表单定义中的规则。"""
 
     def action() -> None:
         from tianbao.cli.console import checks_tables
+        from tianbao.findings import checks_markdown
         from tianbao.form import resolve_form
 
-        for table in checks_tables(resolve_form(form)):
+        definition = resolve_form(form)
+        if markdown:
+            sys.stdout.write(checks_markdown(definition))
+            return
+        for table in checks_tables(definition):
             console.print(table)
 
     run(action)

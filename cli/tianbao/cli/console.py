@@ -6,6 +6,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from tianbao.findings import CATALOGUE, SCOPE_NAMES, SEVERITY_NAMES, form_checks
+from tianbao.form import Form
 from tianbao.stages.annotate import finding_cells
 from tianbao.stages.batch import status
 from tianbao.stages.intake import ImportOutcome
@@ -88,3 +90,19 @@ def key_rows_table(result: MergeResult) -> Table | None:
             cells.append(str(values[column_id]) if ref_table == table_id and column_id in values else "")
         table.add_row(label, *cells)
     return table
+
+
+def checks_tables(form: Form) -> list[Table]:
+    """The check catalogue, then the form's own rules (`tianbao checks`)."""
+    tool = Table(title="工具的检查", title_justify="left", header_style="bold")
+    for column in ("编号", "严重程度", "范围", "名称", "说明"):
+        tool.add_column(column, overflow="fold")
+    for check in CATALOGUE:
+        severity = "、".join(SEVERITY_NAMES[s] for s in check.severities)
+        tool.add_row(check.id, severity, SCOPE_NAMES[check.scope], check.name, check.description)
+    rules = Table(title=f"表单 {form.id} 的规则", title_justify="left", header_style="bold")
+    for column in ("编号", "严重程度", "类别", "提示"):
+        rules.add_column(column, overflow="fold")
+    for item in form_checks(form):
+        rules.add_row(item.id, SEVERITY_NAMES[item.severity], item.kind, " ".join(item.message.split()))
+    return [tool, rules]

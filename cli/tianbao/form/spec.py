@@ -7,6 +7,7 @@ generated from them); `tianbao.form.load` adds the checks a schema cannot expres
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -255,3 +256,12 @@ class FormSpec(_Strict):
     year_links: list[YearLink] = []
     summary: SummarySpec = SummarySpec()
     narrative_checks: list[NarrativeCheck] = []
+
+
+def form_schema() -> str:
+    """The JSON Schema of a form definition file (committed as docs/form.schema.json): a YAML
+    editor with `# yaml-language-server: $schema=…` validates a definition as it is typed."""
+    schema = FormSpec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "tianbao form definition"
+    return json.dumps(schema, ensure_ascii=False, indent=2) + "\n"

@@ -6,6 +6,10 @@ decompressed, and no XML with a DTD is ever parsed (so no entity expansion and n
 references): plain UTF-8 parts without one go to the stdlib's C parser, anything else to
 defusedxml with forbid_dtd. Only the parts the importer needs are parsed, which is also much
 faster than loading the whole workbook with openpyxl.
+
+Longer than the ~400 lines modules aim for, on purpose: this is the one module that parses
+untrusted XML (tests/test_hostile.py enforces it), so zip limits, parser choice and cell
+decoding stay together where a security review reads them in one place.
 """
 
 from __future__ import annotations
