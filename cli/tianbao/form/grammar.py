@@ -51,13 +51,19 @@ class RuleInstance:
 
 
 def expand_rule(form: Form, rule: RuleDef) -> list[RuleInstance]:
-    """Every instance of a rule, in for_each order (the order of its check cells)."""
-    return _expanded(form, rule.id)
+    """Every instance of a rule, in for_each order (the order of its check cells); the form's
+    own rules are expanded once per form."""
+    if any(own is rule for own in form.spec.rules):
+        return _expanded(form, rule.id)
+    return _expand(form, rule)
 
 
 @per_form
 def _expanded(form: Form, rule_id: str) -> list[RuleInstance]:
-    rule = next(r for r in form.spec.rules if r.id == rule_id)
+    return _expand(form, next(r for r in form.spec.rules if r.id == rule_id))
+
+
+def _expand(form: Form, rule: RuleDef) -> list[RuleInstance]:
     names = list(rule.for_each)
     instances = []
     check_cells = rule.check.cells if rule.check else []
@@ -66,7 +72,7 @@ def _expanded(form: Form, rule_id: str) -> list[RuleInstance]:
         text = rule.assert_
         for name, value in bindings.items():
             text = text.replace("{" + name + "}", value)
-        left, op, right = _parse_assertion(form, text)
+        left, op, right = parse_assertion(form, text)
         instances.append(
             RuleInstance(
                 rule=rule,
@@ -80,7 +86,7 @@ def _expanded(form: Form, rule_id: str) -> list[RuleInstance]:
     return instances
 
 
-def _parse_assertion(form: Form, text: str) -> tuple[tuple[Term, ...], str, tuple[Term, ...]]:
+def parse_assertion(form: Form, text: str) -> tuple[tuple[Term, ...], str, tuple[Term, ...]]:
     ops = [op for op in _COMPARISONS if op in text]
     if len(ops) != 1 or text.count(ops[0]) != 1:
         raise RuleSyntaxError(f"断言需要恰好一个比较符（{' '.join(_COMPARISONS)}）：{text}")
