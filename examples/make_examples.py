@@ -20,11 +20,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tianbao.formdef import Form, resolve_form
-from tianbao.model import Report, Unit, empty_report
-from tianbao.roster import load_roster
-from tianbao.rules import recompute
-from tianbao.writer import WriteOptions, identity_locks, write_workbook
+from tianbao.form import Form, resolve_form
+from tianbao.io.roster import load_roster
+from tianbao.report import Report, Unit, empty_report
+from tianbao.rules.check import recompute
+from tianbao.workbook.write import WriteOptions, identity_locks, write_workbook
 
 HERE = Path(__file__).resolve().parent
 YEAR = 2025

@@ -65,3 +65,16 @@ def test_import_and_merge_of_a_folder_read_the_same_files(tmp_path: Path, form: 
     district = json.loads((tmp_path / "merged" / "district.json").read_text(encoding="utf-8"))
     merge_files = sorted(s["source_file"] for s in district["sources"] if s["source_file"])
     assert import_files == merge_files == ["U1.xlsx", "U2.xlsx", "U3.json"]
+
+
+def test_merge_and_annotate_take_limit(tmp_path: Path, form: Form) -> None:
+    """Merge and annotate read workbooks through the limited pool, so they take --limit too."""
+    inbox = _tree(form, tmp_path)
+    roster = write_roster(tmp_path / "roster.csv", [("U1", "甲局", "")], unit_level(form))
+    merged = tianbao("merge", inbox, "--roster", roster, "-o", tmp_path / "out", "--unit-name", "某区",
+                     "--limit", "max_seconds=soon")
+    annotated = tianbao("annotate", inbox / "U1.xlsx", "--limit", "max_seconds=soon")
+    for ran in (merged, annotated):
+        assert ran.exit_code == 2 and "数值无效" in ran.output
+    refused = tianbao("annotate", inbox / "U1.xlsx", "-o", tmp_path / "退回.xlsx", "--limit", "max_file_bytes=1KB")
+    assert refused.exit_code == 2 and "文件过大" in refused.output
