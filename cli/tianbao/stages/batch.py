@@ -114,9 +114,8 @@ def read_limited(path: Path, form: Form, options: ReadOptions, convert: bool,
         return import_read(path, form, options, convert, limits)
     _WORKER[form.source] = form
     pool = TimedPool(partial(_worker_read, form.source, options, convert, limits), 1, limits.max_seconds)
-    for _path, result in pool.run([path]):
-        return (_failed(path, result, limits), None) if isinstance(result, Failed) else result
-    raise UserError(f"无法读取 {path}")  # the pool gives every item a result; this is never reached
+    [(_path, result)] = list(pool.run([path]))  # one item in, one result out
+    return (_failed(path, result, limits), None) if isinstance(result, Failed) else result
 
 
 def _failed(path: Path, failure: Failed, limits: Limits) -> ImportOutcome:
