@@ -77,7 +77,8 @@ _TOO_MANY_CELLS = "远超填报表格的范围（可能在表格以外粘贴了�
 REJECTIONS: dict[str, str] = {
     "empty": "文件是空的。请打开填好的工作簿重新保存，再报送。",
     "truncated": "文件已损坏或不完整（可能下载或复制时中断）。请重新保存后再报送。",
-    "xls": "这是旧版 Excel（.xls）或 WPS 表格（.et）格式的文件。请在 Excel 或 WPS 中" + _SAVE_AS,
+    "xls": "这是旧版 Excel（.xls）或 WPS 表格（.et）格式的文件。"
+           "请在 Excel 或 WPS 中“另存为”Excel 工作簿（*.xlsx）后再报送。",
     "ods": "这是 OpenDocument 表格（.ods）文件。" + _SAVE_AS,
     "encrypted": "文件设置了打开密码，请取消密码后重新保存，再报送。",
     "docx": "这是 Word 文档，不是填报工作簿。" + _SEND_XLSX,
