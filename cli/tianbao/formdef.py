@@ -153,6 +153,16 @@ class TableSection(SectionBase):
     columns: list[ColumnDef] = Field(min_length=1)
     rows: list[RowDef] = Field(min_length=1)
     computed: list[ComputedDef] = []
+    # Where a header word may break when printed: the word -> its lines joined by "|"
+    # ("结果维持" -> "结果|维持"). Other header words are never broken inside.
+    print_breaks: dict[Text, Text] = {}
+
+    @model_validator(mode="after")
+    def _breaks_keep_the_word(self) -> TableSection:
+        for word, lines in self.print_breaks.items():
+            if lines.replace("|", "") != word:
+                raise ValueError(f"print_breaks: “{lines}” 去掉分隔符后应与 “{word}” 相同")
+        return self
 
 
 Section = Annotated[FieldsSection | TableSection, Field(discriminator="kind")]
