@@ -52,7 +52,8 @@ def main() -> None:
         workbook = Path(folder) / "one.xlsx"
         subprocess.run(tianbao("new", "-o", str(workbook), "--unit", "某局", "--year", "2025"), check=True,
                        capture_output=True)
-        commands = {"tianbao --version": tianbao("--version"), "tianbao check one.xlsx": tianbao("check", str(workbook))}
+        commands = {"tianbao --version": tianbao("--version"),
+                    "tianbao check one.xlsx": tianbao("check", str(workbook))}
         print(f"{'command':<26}{'measured s':>12}{'goal s':>10}{'ratio':>8}")
         for name, command in commands.items():
             measured = median_seconds(command, args.repeat)
