@@ -129,10 +129,7 @@ _SENTENCE_END = "。；;：:！!？?）)」”"
 
 def pdf_text(data: bytes) -> str:
     pdftotext = shutil.which("pdftotext")
-    if pdftotext is not None:
-        text = _poppler_text(pdftotext, data)
-    else:
-        text = _pypdf_text(data)
+    text = _poppler_text(pdftotext, data) if pdftotext is not None else _pypdf_text(data)
     if not re.search(r"[\u4e00-\u9fff]", text):
         raise ExtractError("这是扫描版 PDF（没有文字层，页面只是图片），无法读取其中的文字。"
                            "请改用网页版、Word 版或可复制文字的 PDF 年报。")

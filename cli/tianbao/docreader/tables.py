@@ -447,7 +447,8 @@ class _RowReader:
             self.unsure = True
             self._add(row, None, "error", "table.count",
                       f"{self._where(row)}应有 {width} 个数字，文档中只找到 {len(tokens)} 个，"
-                      "无法确定各列的数字，这一行已按 0 处理。这可能是读取问题，请核对原文。", str(width), str(len(tokens)))
+                      "无法确定各列的数字，这一行已按 0 处理。这可能是读取问题，请核对原文。",
+                      str(width), str(len(tokens)))
             return
         for column, token in pairs:
             self._cell(row, column, token)
