@@ -315,7 +315,8 @@ def test_import_checks_year_and_roster_for_documents(tmp_path: Path, form: Form,
     roster = tmp_path / "名单.csv"
     roster.write_text("code,name,level\nX02,别的单位,乡镇\n", encoding="utf-8")
     outcome = import_file(path, form, roster=load_roster(roster), year=YEAR + 1)
-    assert outcome.rejected
+    # A published report cannot be sent back: it is kept, with its errors.
+    assert not outcome.rejected and outcome.report is not None
     assert set(rules(errors(outcome.findings))) == {"identity.year", "identity.roster"}
 
 
