@@ -11,6 +11,7 @@ from pathlib import Path
 
 import docx
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from fixtures_docs import (
@@ -30,7 +31,7 @@ from fixtures_docs import (
     truncated_docx,
 )
 from tianbao.cli import app
-from tianbao.docreader import read_document, read_document_bytes, sniff_document
+from tianbao.docreader import Hints, read_document, read_document_bytes, sniff_document
 from tianbao.docreader.legacy import load_legacy_formats
 from tianbao.docreader.parts import find_title
 from tianbao.docreader.text import chinese_number, normalize, similarity, split_numbering
@@ -619,3 +620,219 @@ def test_documents_saved_again_by_libreoffice(tmp_path: Path, form: Form, report
         got, findings = read_document(path, form)
         assert got is not None and findings == [], (path.name, findings)
         assert got.tables == report.tables and got.fields == report.fields, path.name
+
+
+# ---------------------------------------------------------------------------------------
+# The corpus of published reports (tests/corpus: real pages' shapes, hand-written expectations)
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+EXPECTED = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))
+
+
+def expected_tables(form: Form, values: dict[str, int]) -> dict:
+    tables = empty_report(form, Unit(name="x"), YEAR).tables
+    for key, value in values.items():
+        table_id, row_id, column_id = key.split(".")
+        tables[table_id][row_id][column_id] = value
+    return tables
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_corpus_report_reads_as_written_by_hand(form: Form, name: str) -> None:
+    expected = EXPECTED[name]
+    source = (CORPUS / name).read_text(encoding="utf-8")
+    assert source.startswith("来源：http")  # every fixture names the page it reproduces
+    got, findings = read_document(CORPUS / name, form, Hints(**expected.get("hints", {})))
+    assert got is not None, findings
+    assert (got.unit.name, got.year) == (expected["unit"], expected["year"])
+    assert got.tables == expected_tables(form, expected["values"])
+    assert rules(findings) == expected["rules"], findings
+
+
+# ---------------------------------------------------------------------------------------
+# Titles and identity
+
+
+def without_title(text: str) -> str:
+    return "\n".join(text.split("\n")[1:])
+
+
+def test_title_shapes(form: Form, text: str) -> None:
+    body = without_title(text)
+    suffix = form.spec.document_title.split("}")[-1]  # "年政府信息公开工作年度报告"
+    shapes = {
+        "year first": f"{YEAR}{suffix[0]}{UNIT}{suffix[1:]}\n{body}",
+        "year first, 年度": f"{YEAR}{suffix[0]}度{UNIT}{suffix[1:]}\n{body}",
+        "two lines": f"{UNIT}\n{YEAR}{suffix}\n{body}",
+        "toolbar junk before": f"】打印\n字号：大 中 小\n{UNIT}{YEAR}{suffix}\n{body}",
+        "only in the introduction": f"根据条例，现将{UNIT}{YEAR}{suffix}予以公布。\n{body}",
+    }
+    for shape, variant in shapes.items():
+        got, findings = read_text(form, variant)
+        assert got is not None and findings == [], (shape, findings)
+        assert (got.unit.name, got.year) == (UNIT, YEAR), shape
+
+
+def test_junk_lines_never_become_the_unit_name(form: Form) -> None:
+    suffix = form.spec.document_title.split("}")[-1]
+    for junk in ("】打印", "【关闭】", "|", "2024"):
+        assert find_title(form, [f"{junk}{YEAR}{suffix}"]) is None, junk
+
+
+def test_no_title_is_refused_with_how_to_supply_it_and_hints_fill_it(form: Form, text: str) -> None:
+    body = without_title(text)
+    got, findings = read_text(form, body, name="page.txt")
+    assert got is None
+    [finding] = findings
+    assert finding.rule == "document.title" and "--unit-name" in finding.message and "改名" in finding.message
+    got, findings = read_document_bytes(body.encode(), "page.txt", form, Hints(UNIT, YEAR))
+    assert got is not None and findings == [] and (got.unit.name, got.year) == (UNIT, YEAR)
+    # The statistics period gives the year when only the unit is supplied.
+    period = f"本报告所列数据的统计期限为{YEAR}年1月1日至{YEAR}年12月31日。\n"
+    got, findings = read_document_bytes((period + body).encode(), "page.txt", form, Hints(UNIT))
+    assert got is not None and findings == [] and got.year == YEAR
+
+
+# ---------------------------------------------------------------------------------------
+# Pipes, page marks, annotated cells, sub-headings
+
+
+def cells_of(line: str) -> list[str]:
+    return line.split("\t")
+
+
+def test_three_pipe_conventions_read_the_same_numbers(form: Form, report: Report, text: str) -> None:
+    def per_line(line: str) -> list[str]:
+        return [f"{c} |" if c else "|" for c in cells_of(line)] if "\t" in line else [line]
+
+    def separated(line: str) -> list[str]:
+        return [x for c in cells_of(line) for x in (c, "|")][:-1] if "\t" in line else [line]
+
+    def markdown(line: str) -> str:
+        return "| " + " | ".join(cells_of(line)) + " | ||" if "\t" in line else line
+
+    lines = text.split("\n")
+    variants = {
+        "cell per line ending in |": "\n".join(x for line in lines for x in per_line(line)),
+        "values between lone | lines": "\n".join(x for line in lines for x in separated(line)),
+        "markdown outer pipes": "\n".join(markdown(line) for line in lines),
+    }
+    for name, variant in variants.items():
+        got, findings = read_text(form, variant)
+        assert got is not None and findings == [], (name, findings)
+        assert got.tables == report.tables, name
+
+
+def test_page_numbers_inside_a_table_are_dropped(form: Form, report: Report, text: str) -> None:
+    t3 = form.table("t3")
+    lines = text.split("\n")
+    start, end = table_lines(form, text, t3)
+    middle = (start + end) // 2
+    for mark in ("— 5 —", "第 5 页", "- 5 -", "第5页 共9页"):
+        got, findings = read_text(form, "\n".join([*lines[:middle], mark, *lines[middle:]]))
+        assert got is not None and findings == [] and got.tables == report.tables, mark
+
+
+def test_annotated_cell_reads_its_number_and_keeps_the_note(form: Form, report: Report, text: str) -> None:
+    t2 = form.table("t2")
+    row = t2.rows[1]
+    value = report.tables["t2"][row.id]["issued"]
+    damaged = edit_row(text, row.label, lambda c: [c[0], f"{c[1]}（其中修订 1 件）", *c[2:]])
+    got, findings = read_text(form, damaged)
+    assert got is not None and got.tables == report.tables
+    [finding] = findings
+    assert finding.rule == "table.note" and finding.severity == "warning"
+    assert finding.found == f"{value}（其中修订 1 件）" and "其中修订 1 件" in finding.message
+
+
+def test_numbered_subheading_is_not_taken_for_a_part_heading(form: Form, report: Report, text: str) -> None:
+    overview = form.field_sections[1]
+    t2 = form.table("t2")
+    subheading = "（一）" + split_numbering(t2.title)[1]  # "（一）主动公开政府信息情况"
+    first = overview.fields[0]
+    damaged = text.replace(first.label + "\n", subheading + "\n", 1)
+    got, findings = read_text(form, damaged)
+    assert got is not None and got.tables == report.tables
+    assert got.fields[overview.id] == report.fields[overview.id]
+    assert findings == []
+
+
+# ---------------------------------------------------------------------------------------
+# Rows found anywhere, paired in order, sub-tables, lost cells
+
+
+def t2_block(form: Form, text: str) -> tuple[list[str], int, int]:
+    lines = text.split("\n")
+    start, end = table_lines(form, text, form.table("t2"))
+    return lines, start, end
+
+
+def test_rows_printed_out_of_the_forms_order_are_found(form: Form, report: Report, text: str) -> None:
+    lines, start, end = t2_block(form, text)
+    body = lines[start + 1:end]
+    first_group = body.index(next(line for line in body if line.startswith(form.table("t2").labels[0].text)), 1)
+    moved = [lines[start], *body[first_group:], *body[:first_group]]  # 许可…收费 before 规章
+    got, findings = read_text(form, "\n".join([*lines[:start], *moved, *lines[end:]]))
+    assert got is not None and findings == [] and got.tables == report.tables
+
+
+def test_labels_apart_from_their_numbers_are_paired_in_order_with_a_warning(form: Form, report: Report,
+                                                                            text: str) -> None:
+    lines, start, end = t2_block(form, text)
+    rows = form.table("t2").rows
+    labels = [r.label for r in rows]
+    values = ["  ".join(str(v) for v in report.tables["t2"][r.id].values()) for r in rows]
+    for name, block in {"labels first": labels + values, "no labels": values}.items():
+        got, findings = read_text(form, "\n".join([*lines[:start + 1], *block, *lines[end:]]))
+        assert got is not None and got.tables == report.tables, name
+        assert rules(findings) == ["table.paired"], (name, findings)
+        assert labels[0] in findings[0].message and labels[-1] in findings[0].message
+
+
+def test_table_four_printed_as_three_sub_tables(form: Form, report: Report, text: str) -> None:
+    t4 = form.table("t4")
+    lines = text.split("\n")
+    start, end = table_lines(form, text, t4)
+    values = list(report.tables["t4"]["cases"].values())
+    groups = [label.text for label in t4.labels if label.range.split(":")[0][1:] in ("1", "2") and ":" in label.range]
+    block = [t4.title]
+    for index in range(3):
+        block += [f"（{chinese_number(index + 1)}）{groups[min(index, len(groups) - 1)]}",
+                  "结果维持\t结果纠正\t其他结果\t尚未审结\t总计",
+                  "\t".join(str(v) for v in values[index * 5:(index + 1) * 5])]
+    got, findings = read_text(form, "\n".join([*lines[:start], *block, "", *lines[end:]]))
+    assert got is not None and findings == [] and got.tables == report.tables
+
+
+def test_a_row_one_number_short_is_a_reading_problem_not_a_shift(form: Form, report: Report, text: str) -> None:
+    t3 = form.table("t3")
+    row = t3.rows[1]  # 二、上年结转: small numbers, so the row closing R1 stays positive
+    # A cell of the row is 0 in the source and its blank was lost: one number fewer, total kept.
+    source = report.model_copy(deep=True)
+    source.tables["t3"][row.id]["research"] = 0
+    source.tables["t3"][row.id]["total"] -= report.tables["t3"][row.id]["research"]
+    source.tables["t3"]["carried_forward"]["research"] -= report.tables["t3"][row.id]["research"]
+    recompute(form, source.tables)
+    printed = published(form, source, "txt").decode("utf-8")
+    damaged = edit_row(printed, row.label, lambda c: [x for i, x in enumerate(c) if i != 3])
+    got, findings = read_text(form, damaged)
+    assert got is not None
+    assert got.tables["t3"][row.id]["total"] == source.tables["t3"][row.id]["total"]  # printed total kept
+    short = [f for f in findings if f.rule == "table.short_row"]
+    assert len(short) == 1 and short[0].severity == "error" and "请核对原文" in short[0].message
+    # The columns it could not place differ from R1, as a reading doubt, never as the agency's error.
+    assert errors(findings) == short
+    assert {f.rule for f in findings} == {"table.short_row", "table.reading"}
+    assert all("可能是读取问题，请核对原文" in f.message for f in findings if f.rule == "table.reading")
+
+
+def test_a_missing_row_keeps_the_printed_totals_and_blames_no_one(form: Form, report: Report, text: str) -> None:
+    t3 = form.table("t3")
+    row = t3.rows[2]
+    got, findings = read_text(form, replace_label(text, row.label.split()[-1], "某某某"))
+    assert got is not None
+    assert got.tables["t3"]["results_total"] == report.tables["t3"]["results_total"]
+    assert [f.rule for f in errors(findings)] == ["table.row_missing"]
+    doubts = [f for f in findings if f.rule == "table.reading"]
+    assert len(doubts) == len(t3.columns) and all(f.severity == "warning" for f in doubts)
+    assert not any(f.rule.startswith("R") for f in findings)

@@ -22,6 +22,7 @@ TITLE_SCORE = 0.85
 _TITLE_LENGTH = 100  # longer lines are sentences that mention the title
 _HEADING_SLACK = 12  # a heading line is at most this many characters longer than the title
 _COLON = re.compile(r"[：:]")
+_CLAUSE = re.compile(r"[：:，,。；;]")
 _LEADING_PUNCT = "：:，,。.、；; "
 
 
@@ -107,8 +108,7 @@ def title_in_sentences(form: Form, lines: list[str]) -> Title | None:
         compact = _compact(chinese_year(clean_line(line)))
         for regex in title_regexes(form):
             for match in regex.finditer(compact):
-                before = re.split(r"[，,。；;：:、]", match.group("unit_name"))[-1]
-                unit = _unit(_LEAD_IN.sub("", before))
+                unit = _unit(match.group("unit_name"))
                 if unit:
                     return Title(unit, int(match.group("year")))
     return None
@@ -126,7 +126,7 @@ def period_year(lines: list[str]) -> int | None:
 def _unit(text: str) -> str:
     """The unit name before the year, without a label such as "附件：" in front of it; "" for
     text that is no name."""
-    name = _COLON.split(text)[-1].strip(_LEADING_PUNCT)
+    name = _LEAD_IN.sub("", _CLAUSE.split(text)[-1]).strip(_LEADING_PUNCT)
     return "" if _NOT_A_NAME.search(name) or len(name) < 2 else name
 
 
@@ -261,8 +261,10 @@ def _subheading(line: str, bodies: list[str], start: int) -> tuple[int, str] | N
         if not body or similarity(body, text[: len(body) + 2]) < SUBPART_SCORE:
             continue
         remainder = text[len(body):]
-        # "（一）<sub-part label>情况。" is a heading; a longer line is a heading plus its first sentence.
-        return index, ("" if len(remainder) <= 4 else line)
+        # "（一）<sub-part label>情况。" or a short unpunctuated line ("（一）主动公开政府信息情况") is a
+        # heading; a longer line is a heading plus its first sentence.
+        heading_only = len(remainder) <= 4 or (len(remainder) <= 8 and not re.search(r"[。；;，,]", line))
+        return index, ("" if heading_only else line)
     return None
 
 
