@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,6 +40,7 @@ from tianbao.docreader.text import chinese_number, normalize, similarity, split_
 from tianbao.formdef import Form, load_form, parse_form
 from tianbao.importer import import_file
 from tianbao.model import Report, Unit, empty_report
+from tianbao.office import convert
 from tianbao.roster import load_roster
 from tianbao.rules import recompute
 
@@ -836,3 +839,180 @@ def test_a_missing_row_keeps_the_printed_totals_and_blames_no_one(form: Form, re
     doubts = [f for f in findings if f.rule == "table.reading"]
     assert len(doubts) == len(t3.columns) and all(f.severity == "warning" for f in doubts)
     assert not any(f.rule.startswith("R") for f in findings)
+
+
+# ---------------------------------------------------------------------------------------
+# Narrative checks from the form definition
+
+
+def with_sentence(report: Report, text: str, sentence: str) -> str:
+    return text.replace(report.fields["overview"]["on_request"], sentence)
+
+
+def test_narrative_counts_of_results_are_checked(form: Form, report: Report, text: str) -> None:
+    t3 = report.tables["t3"]
+
+    def total(prefix: str) -> int:
+        return sum(cols["total"] for row_id, cols in t3.items() if row_id.startswith(prefix))
+
+    new, carried = t3["new"]["total"], t3["carried_over"]["total"]
+    both = t3["disclosed"]["total"] + t3["partly_disclosed"]["total"]
+    share = (Decimal(both) * 100 / Decimal(t3["results_total"]["total"])).quantize(Decimal("0.1"))
+    consistent = [
+        f"共受理政府信息公开申请{new}件。", f"共受理政府信息公开申请{new + carried}件。",
+        f"予以公开及部分公开{both}件，无法提供{total('unavailable')}件，不予处理{total('rejected')}件，"
+        f"不予公开{total('withheld')}件。", f"予以公开及部分公开占比{share}%。",
+    ]
+    for sentence in consistent:
+        got, findings = read_text(form, with_sentence(report, text, sentence))
+        assert got is not None and findings == [], (sentence, findings)
+    wrong = {
+        f"共受理政府信息公开申请{new + carried + 1}件。": t3["new"]["total"],
+        f"予以公开及部分公开{both + 1}件。": both,
+        f"无法提供{total('unavailable') + 1}件。": total("unavailable"),
+        f"不予处理{total('rejected') + 1}件。": total("rejected"),
+        f"不予公开{total('withheld') + 1}件。": total("withheld"),
+        "申请均已办结。": t3["carried_forward"]["total"],
+        f"予以公开及部分公开占比{share + 1}%。": share,
+    }
+    for sentence, expected in wrong.items():
+        got, findings = read_text(form, with_sentence(report, text, sentence))
+        assert got is not None and rules(findings) == ["R8"], (sentence, findings)
+        assert findings[0].expected == str(expected) and sentence in findings[0].message, sentence
+
+
+def test_no_review_check_ignores_correction_wording(form: Form, report: Report) -> None:
+    quiet = report.model_copy(deep=True)
+    assert quiet.tables["t4"]["cases"]["review_total"] > 0  # the table has reviews
+    text = published(form, quiet, "txt").decode("utf-8")
+    for sentence, expected in {"未发生政府信息公开工作被行政复议纠错的情况。": [],
+                               "未发生被提起行政诉讼败诉的情况。": [],
+                               "本年度未发生行政复议。": ["R8"]}.items():
+        got, findings = read_text(form, with_sentence(quiet, text, sentence))
+        assert got is not None and rules(findings) == expected, (sentence, findings)
+
+
+def test_superseded_format_and_statistics_period(form: Form, report: Report, text: str) -> None:
+    cases = {
+        "本报告按国办公开办函〔2019〕60号的格式编制。": ["R9"],
+        f"截至{YEAR - 1}年底，共有规范性文件12件。": ["R10"],
+        f"本报告统计期限为{YEAR - 1}年1月1日至{YEAR - 1}年12月31日。": ["R10"],
+        f"截至{YEAR}年底，共有规范性文件12件。": [],
+    }
+    for sentence, expected in cases.items():
+        got, findings = read_text(form, with_sentence(report, text, sentence))
+        assert got is not None and rules(findings) == expected, (sentence, findings)
+    # For a report of the 2019 format's own years the citation is right.
+    older = filled_report(form, year=2020)
+    older_text = published(form, older, "txt").decode("utf-8")
+    got, findings = read_text(form, with_sentence(older, older_text, "本报告按国办公开办函〔2019〕60号的格式编制。"))
+    assert got is not None and findings == []
+
+
+# ---------------------------------------------------------------------------------------
+# Import: a published report with errors is kept
+
+
+def test_published_report_with_errors_is_written_with_its_findings(tmp_path: Path, form: Form, text: str) -> None:
+    t3 = form.table("t3")
+    damaged = edit_row(text, t3.rows[0].label, lambda cells: [*cells[:-1], "9999"])
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "年报.txt").write_text(damaged, encoding="utf-8")
+    (source / "无标题.txt").write_text(without_title(text), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["import", str(source), "-o", str(out)])
+    assert result.exit_code == 1, result.output  # one file refused: it names no unit
+    [written] = sorted(out.glob("*.json"))
+    saved = Report.model_validate_json(written.read_text(encoding="utf-8"))
+    assert saved.provenance.source_kind == "document"
+    assert [f.rule for f in saved.findings if f.severity == "error"] == ["R3"]
+    listing = (out / "findings.csv").read_text(encoding="utf-8-sig")
+    assert "接收（已发布的年报，有错误）" in listing and "退回" in listing and "--unit-name" in listing
+    # With the unit and year supplied, the second file is read too.
+    result = CliRunner().invoke(app, ["import", str(source / "无标题.txt"), "-o", str(tmp_path / "o2"),
+                                      "--unit-name", UNIT, "--year", str(YEAR)])
+    assert result.exit_code == 0, result.output
+    [again] = (tmp_path / "o2").glob("*.json")
+    assert Report.model_validate_json(again.read_text(encoding="utf-8")).unit.name == UNIT
+    result = CliRunner().invoke(app, ["check", str(source / "年报.txt")])
+    assert result.exit_code == 1 and "有错误的已发布年报 1 个" in result.output
+
+
+# ---------------------------------------------------------------------------------------
+# PDF
+
+
+def _pdf_readers() -> list[str]:
+    readers = ["pdftotext"] if shutil.which("pdftotext") else []
+    try:
+        import pypdf  # noqa: F401
+    except ImportError:
+        return readers
+    return [*readers, "pypdf"]
+
+
+def read_pdf_with(reader: str, monkeypatch: pytest.MonkeyPatch, data: bytes, form: Form) -> tuple:
+    if reader == "pypdf":
+        real = shutil.which
+        monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "pdftotext" else real(name, *a, **k))
+    return read_document_bytes(data, "年报.pdf", form)
+
+
+def blank_pdf() -> bytes:
+    """A one-page PDF without a text layer, as a scanner makes (the page holds no text)."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+@pytest.mark.libreoffice
+@pytest.mark.slow
+def test_published_pdf_reads_back_to_the_same_report(tmp_path: Path, form: Form, report: Report, soffice: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tianbao publish` writes the DOCX; LibreOffice prints it to PDF, as an agency does."""
+    if not _pdf_readers():
+        pytest.skip("neither poppler's pdftotext nor pypdf is installed")
+    (tmp_path / "年报.docx").write_bytes(published(form, report, "docx"))
+    pdf = convert(tmp_path / "年报.docx", "pdf", tmp_path).read_bytes()
+    assert sniff_document(pdf) == "pdf"
+    for reader in _pdf_readers():
+        with monkeypatch.context() as patch:
+            got, findings = read_pdf_with(reader, patch, pdf, form)
+        assert got is not None and findings == [], (reader, findings)
+        assert got.tables == report.tables and (got.unit.name, got.year) == (UNIT, YEAR), reader
+        other = form.field_sections[-1].id
+        assert got.fields[other] == report.fields[other], reader  # the fee sentence, rejoined
+        if reader == "pdftotext":  # pypdf pads running text with layout spaces
+            squeeze = {s: {k: re.sub(r"\s+", "", v) if isinstance(v, str) else v for k, v in f.items()}
+                       for s, f in got.fields.items()}
+            expected = {s: {k: re.sub(r"\s+", "", v) if isinstance(v, str) else v for k, v in f.items()}
+                        for s, f in report.fields.items()}
+            assert squeeze == expected
+
+
+def test_scanned_pdf_gets_a_clear_message(form: Form, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not _pdf_readers():
+        pytest.skip("neither poppler's pdftotext nor pypdf is installed")
+    for reader in _pdf_readers():
+        with monkeypatch.context() as patch:
+            got, findings = read_pdf_with(reader, patch, blank_pdf(), form)
+        assert got is None and len(findings) == 1 and "扫描版 PDF" in findings[0].message, reader
+
+
+def test_pdf_without_any_pdf_reader_says_what_to_install(form: Form, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "pdftotext" else real(name, *a, **k))
+    monkeypatch.setitem(sys.modules, "pypdf", None)
+    got, findings = read_document_bytes(blank_pdf(), "年报.pdf", form)
+    assert got is None and "tianbao[pdf]" in findings[0].message and "pdftotext" in findings[0].message

@@ -182,7 +182,9 @@ def reflow(text: str) -> str:
     for line in lines:
         stripped = line.strip()
         previous = out[-1].strip() if out else ""
-        running = bool(stripped and previous) and not _GAP.search(previous) and not _GAP.search(stripped)
+        running = bool(stripped and previous) and not _GAP.search(stripped)
+        # A line in columns is a table row; only its lone tail ("元。") continues it.
+        running = running and (not _GAP.search(previous) or (len(stripped) <= 3 and stripped[-1] in "。；;"))
         if (running and previous[-1] not in _SENTENCE_END and not _NUMBERED.match(previous)
                 and not _NUMBERED.match(stripped) and not _DATE.match(stripped)):
             out[-1] = out[-1].rstrip() + stripped
