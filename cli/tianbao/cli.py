@@ -145,6 +145,9 @@ RosterOption = Annotated[
 YearOption = Annotated[
     int | None, typer.Option("--year", help="本次收集的报告年度，其他年度的报告将被退回", min=2000, max=2100)
 ]
+UnitNameOption = Annotated[
+    str | None, typer.Option("--unit-name", help="已发布的年报中没有写明单位名称时使用的单位名称（年度用 --year 指定）")
+]
 StrictOption = Annotated[
     bool, typer.Option("--strict", help="严格模式：数字单元格留空按错误处理（默认按 0 计并给出警告）")
 ]
@@ -168,7 +171,7 @@ def _roster(path: Path | None, definition: Form) -> Roster | None:
 @app.command("import")
 def import_command(
     inputs: Annotated[
-        list[Path], typer.Argument(help="报送的工作簿或已发布的年报（.txt/.html/.docx），或文件夹（全部导入）")
+        list[Path], typer.Argument(help="报送的工作簿或已发布的年报（.txt/.html/.docx/.pdf），或文件夹（全部导入）")
     ],
     outdir: Annotated[
         Path, typer.Option("-o", "--outdir", help="输出文件夹：每个接收的单位一个 JSON，另有 findings.csv/.xlsx")
@@ -180,6 +183,7 @@ def import_command(
     convert: ConvertOption = False,
     limit: LimitOption = None,
     form: FormOption = None,
+    unit_name: UnitNameOption = None,
 ) -> None:
     """导入报送的工作簿或已发布的年报：校验后每个单位输出一个 JSON，问题清单写入 findings.csv 和 findings.xlsx。"""
 
@@ -195,7 +199,7 @@ def import_command(
             task = progress.add_task("import", total=len(files))
             result = import_batch(
                 files, definition, outdir, roster=units, year=year, strict=strict, convert=convert,
-                jobs=jobs, limits=limits, on_done=lambda _outcome: progress.advance(task),
+                jobs=jobs, limits=limits, unit_name=unit_name, on_done=lambda _outcome: progress.advance(task),
                 on_wait=lambda: err_console.print(f"另一个导入正在写入 {outdir}，等它完成后再继续……", highlight=False),
             )
         for outcome in result.rejected:
@@ -211,13 +215,14 @@ def import_command(
 
 @app.command("check")
 def check_command(
-    files: Annotated[list[Path], typer.Argument(help="要检查的工作簿，或已发布的年报（.txt/.html/.docx）")],
+    files: Annotated[list[Path], typer.Argument(help="要检查的工作簿，或已发布的年报（.txt/.html/.docx/.pdf）")],
     roster: RosterOption = None,
     year: YearOption = None,
     strict: StrictOption = False,
     convert: ConvertOption = False,
     limit: LimitOption = None,
     form: FormOption = None,
+    unit_name: UnitNameOption = None,
 ) -> None:
     """检查报送的工作簿或已发布的年报并列出全部问题（不输出文件）；有错误时退出码为 1。"""
 
@@ -227,11 +232,12 @@ def check_command(
         limits = limits_from(limit or [])
         outcomes = [
             outcome for outcome, _json in import_many(collect_inputs(files), definition, roster=units, year=year,
-                                                      strict=strict, convert=convert, limits=limits)
+                                                      strict=strict, convert=convert, limits=limits,
+                                                      unit_name=unit_name)
         ]
         console.print(findings_table(outcomes))
         console.print(summary_line(outcomes), highlight=False)
-        return 1 if any(o.rejected for o in outcomes) else 0
+        return 1 if any(o.rejected or any(f.is_error for f in o.findings) for o in outcomes) else 0
 
     run(action)
 

@@ -228,6 +228,9 @@ class SummarySpec(_Strict):
         return [(ref.split(".")[0], ref.split(".")[1]) for ref in self.key_rows]
 
 
+CheckRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,2}$")]
+
+
 class NarrativeCheck(_Strict):
     """A number a published report states in its text, compared with its tables (R8).
 
@@ -241,7 +244,14 @@ class NarrativeCheck(_Strict):
     severity: Literal["error", "warning"] = "warning"
     pattern: Text
     value: Decimal | None = None
-    compare: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,2}$")]] = Field(min_length=1)
+    compare: list[CheckRef] = Field(min_length=1)
+    # Another reading the text may mean (e.g. new applications alone, or new plus carried over):
+    # the check holds when the stated number equals `compare` or any of these sums.
+    or_compare: list[list[CheckRef]] = []
+    # The stated number is a percentage of this sum (`compare` / `percent_of` × 100, as rounded in the text).
+    percent_of: list[CheckRef] = []
+    # Only for reports of this year or later (e.g. a format that was replaced).
+    from_year: int | None = None
     message: Text
 
     @model_validator(mode="after")
@@ -764,7 +774,7 @@ def _narrative_problems(form: Form) -> list[str]:
         fields = [ref for ref in check.compare if ref.count(".") == 1]
         if fields and len(check.compare) > 1:
             problems.append(f"{where}: 字段只能单独比较，不能与其他单元格相加")
-        for ref in check.compare:
+        for ref in [*check.compare, *(r for refs in check.or_compare for r in refs), *check.percent_of]:
             parts = ref.split(".")
             try:
                 if len(parts) == 2:

@@ -30,7 +30,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from tianbao import __version__
 from tianbao.cells import Cell, quote_sheet
-from tianbao.docreader import apply_roster, read_document_bytes, sniff_document
+from tianbao.docreader import Hints, apply_roster, read_document_bytes, sniff_document
 from tianbao.errors import UserError
 from tianbao.formdef import Form, resolve_form
 from tianbao.model import Finding, Provenance, Report, write_atomic
@@ -72,7 +72,7 @@ REJECTIONS = {
 CONVERTIBLE = ("xls", "ods")
 # May be a published report, which tianbao.docreader reads ("unknown": GB18030 text, or UTF-8
 # whose first 4 KB end inside a character).
-DOCUMENT_KINDS = ("docx", "html", "text", "unknown")
+DOCUMENT_KINDS = ("docx", "html", "text", "unknown", "pdf")
 
 
 @dataclass
@@ -84,7 +84,17 @@ class ImportOutcome:
 
     @property
     def rejected(self) -> bool:
-        return self.report is None or any(f.is_error for f in self.findings)
+        if self.report is None:
+            return True
+        if self.from_document:
+            # A published report cannot be sent back: it is kept with its errors (unless another
+            # file already gave this unit's report).
+            return any(f.rule == "identity.duplicate" for f in self.findings)
+        return any(f.is_error for f in self.findings)
+
+    @property
+    def from_document(self) -> bool:
+        return self.report is not None and self.report.provenance.source_kind == "document"
 
     @property
     def warnings(self) -> int:
@@ -128,10 +138,10 @@ def _convert_to_xlsx(data: bytes, name: str, kind: str) -> bytes:
 
 def import_file(
     path: Path, form: Form, *, roster: Roster | None = None, year: int | None = None, strict: bool = False,
-    convert: bool = False, limits: Limits = DEFAULT_LIMITS,
+    convert: bool = False, limits: Limits = DEFAULT_LIMITS, unit_name: str | None = None,
 ) -> ImportOutcome:
     """Read one submitted file into a report with findings; never raises for a bad file."""
-    return _import(path, form, ReadOptions(roster, year, strict), convert, limits)[0]
+    return _import(path, form, ReadOptions(roster, year, strict, unit_name), convert, limits)[0]
 
 
 def _import(path: Path, form: Form, options: ReadOptions, convert_other: bool,
@@ -177,9 +187,10 @@ def _read(data: bytes, name: str, form: Form, options: ReadOptions, convert_othe
 
 def _read_document(data: bytes, name: str, form: Form, options: ReadOptions, kind: str) -> ReadResult:
     """A published report (.txt/.html/.docx, see docreader), then a workbook's identity checks."""
-    report, findings = read_document_bytes(data, name, form)
+    report, findings = read_document_bytes(data, name, form, Hints(options.unit_name, options.year))
     if report is None:
-        raise Rejected(f"{REJECTIONS[kind]}它也不能作为已发布的年报读取：{findings[0].message}")
+        what = "" if kind == "pdf" else REJECTIONS[kind]  # a PDF can only be a published report
+        raise Rejected(f"{what}它也不能作为已发布的年报读取：{findings[0].message}" if what else findings[0].message)
     if options.roster is not None:
         findings += apply_roster(form, report, options.roster)
     identity = _identity_findings(form, report, {}, options)
@@ -251,14 +262,15 @@ def _worker_import(source: str, options: dict[str, object], path: Path) -> Impor
 
 def import_many(
     paths: list[Path], form: Form, *, roster: Roster | None = None, year: int | None = None, strict: bool = False,
-    convert: bool = False, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
+    convert: bool = False, jobs: int = 1, limits: Limits = DEFAULT_LIMITS, unit_name: str | None = None,
 ) -> Iterator[Imported]:
     """(outcome, report JSON or None) for every file, in input order.
 
     Each file is read in a worker process and cut off after `limits.max_seconds` (a file
     that hangs or exhausts its worker is reported and the batch goes on); with max_seconds
     0 the files are read in this process, one after another."""
-    options = {"roster": roster, "year": year, "strict": strict, "convert": convert, "limits": limits}
+    options = {"roster": roster, "year": year, "strict": strict, "convert": convert, "limits": limits,
+               "unit_name": unit_name}
     if limits.max_seconds <= 0:
         for path in paths:
             yield _import_one(path, form, options)
@@ -294,6 +306,7 @@ def import_batch(
     paths: list[Path], form: Form, outdir: Path, *, roster: Roster | None = None, year: int | None = None,
     strict: bool = False, convert: bool = False, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
     on_done: Callable[[ImportOutcome], None] | None = None, on_wait: Callable[[], None] | None = None,
+    unit_name: str | None = None,
 ) -> BatchResult:
     """Import every file; write one JSON per accepted report plus findings.csv/.xlsx.
 
@@ -303,7 +316,8 @@ def import_batch(
     folder take turns: `on_wait` is called when another one holds the folder."""
     paths = list(dict.fromkeys(paths))
     try:
-        return _import_batch(paths, form, outdir, roster, year, strict, convert, jobs, limits, on_done, on_wait)
+        return _import_batch(paths, form, outdir, roster, year, strict, convert, jobs, limits, on_done, on_wait,
+                             unit_name)
     except OSError as exc:  # reading inputs never raises: this is the output folder
         raise UserError(f"无法写入输出文件夹 {outdir}（{exc.strerror or exc}）") from exc
 
@@ -311,7 +325,7 @@ def import_batch(
 def _import_batch(
     paths: list[Path], form: Form, outdir: Path, roster: Roster | None, year: int | None, strict: bool,
     convert: bool, jobs: int, limits: Limits, on_done: Callable[[ImportOutcome], None] | None,
-    on_wait: Callable[[], None] | None,
+    on_wait: Callable[[], None] | None, unit_name: str | None,
 ) -> BatchResult:
     outdir.mkdir(parents=True, exist_ok=True)
     result = BatchResult([])
@@ -321,7 +335,7 @@ def _import_batch(
         used: set[str] = set()
         writes = []
         for outcome, text in import_many(paths, form, roster=roster, year=year, strict=strict, convert=convert,
-                                         jobs=jobs, limits=limits):
+                                         jobs=jobs, limits=limits, unit_name=unit_name):
             result.outcomes.append(outcome)
             _reject_duplicate(outcome, first)
             if not outcome.rejected and outcome.report is not None:
@@ -431,6 +445,8 @@ FILE_HEADER = ["文件", "导入结果", "单位代码", "单位名称", "年度
 def status(outcome: ImportOutcome) -> str:
     if outcome.rejected:
         return "退回"
+    if any(f.is_error for f in outcome.findings):
+        return "接收（已发布的年报，有错误）"
     return "接收（有警告）" if outcome.warnings else "接收"
 
 
@@ -622,7 +638,9 @@ def summary_line(outcomes: list[ImportOutcome]) -> str:
     accepted = [o for o in outcomes if not o.rejected]
     warned = sum(1 for o in accepted if o.warnings)
     rejected = len(outcomes) - len(accepted)
-    return f"共 {len(outcomes)} 个文件：接收 {len(accepted)} 个（其中有警告 {warned} 个），退回 {rejected} 个。"
+    flawed = sum(1 for o in accepted if any(f.is_error for f in o.findings))
+    also = f"、有错误的已发布年报 {flawed} 个" if flawed else ""
+    return f"共 {len(outcomes)} 个文件：接收 {len(accepted)} 个（其中有警告 {warned} 个{also}），退回 {rejected} 个。"
 
 
 def report_schema() -> str:

@@ -37,6 +37,7 @@ class ReadOptions:
     roster: Roster | None = None
     year: int | None = None
     strict: bool = False
+    unit_name: str | None = None  # for a published report that names no unit
 
 
 @dataclass
