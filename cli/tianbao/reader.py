@@ -26,10 +26,15 @@ from tianbao.xlsx import RawCell, SheetData, SheetInfo, WorkbookInfo, XlsxPackag
 ANNOTATION_SHEET = "错误清单"
 
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．，－＋", "0123456789.,-+")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+# ASCII digits only ([0-9], never \d): a Chinese keyboard types ASCII or full-width digits, and
+# Decimal() would silently read Arabic-Indic or other scripts' digits.
+_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+_EXPONENT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+$")
+# How a spreadsheet stores a number (<v>): exponents allowed, nothing but ASCII.
+_STORED_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+_THOUSANDS = re.compile(r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
 _SPACES = " \t\r\n\u3000\u00a0"
-_DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_DATE_TEXT = re.compile(r"^([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?$")
 
 
 @dataclass
@@ -332,6 +337,12 @@ class _Values:
                 self._add(cell, "error", "value.external", f"填写了引用其他文件的公式 {formula}，请改为直接填写数值。",
                           formula, "数值")
                 return None
+            if raw.value is None:
+                # Written by a script (<f> without <v>): only a spreadsheet program computes it.
+                self._add(cell, "error", "value.formula_without_value",
+                          f"填写的是公式 {formula}，公式的结果没有保存，无法读取。请改为直接填写数值。",
+                          formula, _expected(cell))
+                return None
             self._add(cell, "warning", "value.formula",
                       f"填写的是公式 {formula}，已按计算结果读取；请改为直接填写数值。", formula)
         if raw is None or raw.value is None or raw.value.strip(_SPACES) == "":
@@ -364,12 +375,13 @@ class _Values:
         if raw.kind == "s":
             parsed = _normalise_number_text(text, changes)
             if parsed is None:
-                hint = "只填阿拉伯数字，不要带单位或文字" if re.search(r"\d", text) else "应填写阿拉伯数字，没有请填 0"
-                self._add(cell, "error", "value.text", f"填写了“{_clip(text)}”，{hint}。", text, _expected(cell))
+                self._add(cell, "error", *_not_a_number(text), text, _expected(cell))
                 return None
             number = parsed
         else:
             try:
+                if not _STORED_NUMBER.match(text.strip()):
+                    raise InvalidOperation
                 number = Decimal(text)
             except InvalidOperation:
                 self._add(cell, "error", "value.text", f"的内容“{_clip(text)}”不是数字。", text, _expected(cell))
@@ -515,6 +527,19 @@ def _places(number: Decimal) -> int:
     return max(0, -(exponent + trailing))
 
 
+def _not_a_number(text: str) -> tuple[str, str]:
+    """(rule, message) for number text that `_normalise_number_text` refused."""
+    plain = text.strip(_SPACES).translate(_FULL_WIDTH)
+    if any(char.isdecimal() and not char.isascii() for char in plain):
+        return "value.digits", (f"填写的“{_clip(text)}”中有键盘上的 0–9 以外的数字字符"
+                                "（例如阿拉伯文或其他文字的数字），请用阿拉伯数字 0–9 重新输入。")
+    if _EXPONENT.match(plain):
+        return "value.text", f"填写的“{_clip(text)}”是科学计数法，请直接填写完整的数字（例如 1000，而不是 1e3）。"
+    if re.search(r"[0-9]", plain):
+        return "value.text", f"填写了“{_clip(text)}”，只填阿拉伯数字，不要带单位或文字。"
+    return "value.text", f"填写了“{_clip(text)}”，应填写阿拉伯数字，没有请填 0。"
+
+
 def _normalise_number_text(text: str, changes: list[str]) -> Decimal | None:
     """A number typed as text, with what had to change noted; None when it is no number."""
     value = text
@@ -531,7 +556,7 @@ def _normalise_number_text(text: str, changes: list[str]) -> Decimal | None:
     if not _NUMBER.match(value):
         return None
     number = Decimal(value)
-    if number == number.to_integral_value() and ("." in value or "e" in value.lower()):
+    if number == number.to_integral_value() and "." in value:
         changes.append("去掉了多余的小数点和零")
     return number
 

@@ -589,8 +589,8 @@ def _raw_cell(element: Element, position: tuple[int, int], strings: list[str],
     if kind == "inlineStr":
         inline = element.find(_M + "is")
         return RawCell("s", _rich_text(inline) if inline is not None else "", formula)
-    if kind == "str":
-        return RawCell("s", unescape(value or ""), formula)
+    if kind == "str":  # a formula's text result; no <v> means no result was saved
+        return RawCell("s", unescape(value) if value is not None else None, formula)
     if kind in ("b", "e", "d"):
         return RawCell(kind, value, formula)
     return RawCell("n", value, formula)
