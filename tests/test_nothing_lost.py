@@ -3,12 +3,17 @@ department can produce, reproduced, with the outcome it must now get."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from test_reader import edited, input_cell, render, run, sample_report
+from tianbao.cells import Range
 from tianbao.formdef import Form, InputCell
+from tianbao.importer import import_file
+from tianbao.office import convert
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +81,81 @@ def test_full_width_digits_are_still_read(tmp_path: Path, form: Form, good: byte
     outcome = run(tmp_path, form, edited(good, lambda book: book[cell.sheet].__setitem__(cell.a1, "１２")))
     assert summary(outcome.findings) == [("value.normalised", "warning", cell.sheet, cell.a1)]
     assert outcome.report is not None and outcome.report.tables["t4"]["cases"]["review_upheld"] == 12
+
+
+# ---------------------------------------------------------------------------------------
+# 6. Content the importer would skip: each an error naming the cell or the sheet
+
+
+def test_a_value_in_the_released_part_of_an_unmerged_input_is_an_error(
+    tmp_path: Path, form: Form, good: bytes
+) -> None:
+    cell = input_cell(form, "t2", "licensing", "decisions")
+    assert cell.merge is not None
+    last = cell.merge.last.a1
+
+    def unmerge_and_type(book: openpyxl.Workbook) -> None:
+        book[cell.sheet].unmerge_cells(f"{cell.merge.first.a1}:{last}")
+        book[cell.sheet][last] = 5
+
+    outcome = run(tmp_path, form, edited(good, unmerge_and_type))
+    assert summary(outcome.findings) == [("tamper.merged_area", "error", cell.sheet, last)]
+    assert f"应填在 {cell.sheet}!{cell.a1}" in outcome.findings[0].message and outcome.findings[0].found == "5"
+
+
+def test_text_typed_into_an_unmerged_label_area_is_an_error(tmp_path: Path, form: Form, good: bytes) -> None:
+    table = form.table("t3")
+    label = next(lbl for lbl in table.labels if lbl.range == "A6:A27")
+    area = Range.parse(label.range).shifted(form.origin(table))
+    inside = area.cells()[4]
+
+    def unmerge_and_type(book: openpyxl.Workbook) -> None:
+        book[table.sheet].unmerge_cells(f"{area.first.a1}:{area.last.a1}")
+        book[table.sheet][inside.a1] = "含补正后撤回的 3 件"
+
+    outcome = run(tmp_path, form, edited(good, unmerge_and_type))
+    assert summary(outcome.findings) == [("tamper.merged_area", "error", table.sheet, inside.a1)]
+    assert label.text in outcome.findings[0].message
+
+
+def test_a_check_cell_overwritten_with_a_constant_tick_is_an_error(tmp_path: Path, form: Form, good: bytes) -> None:
+    rule = next(r for r in form.spec.rules if r.check and len(r.check.cells) > 1)
+    assert rule.check is not None
+    target = rule.check.cells[0]
+    outcome = run(tmp_path, form, edited(good, lambda book: book[rule.check.sheet].__setitem__(target, "✓")))
+    assert summary(outcome.findings) == [("tamper.check", "error", rule.check.sheet, target)]
+    assert "固定内容“✓”" in outcome.findings[0].message
+
+
+@pytest.mark.libreoffice
+def test_check_cells_saved_by_libreoffice_are_accepted(tmp_path: Path, form: Form, good: bytes, soffice: str) -> None:
+    source = tmp_path / "原件.xlsx"
+    source.write_bytes(good)
+    saved = convert(source, "xlsx", tmp_path / "lo")  # LibreOffice writes sheet names unquoted
+    outcome = import_file(saved, form)
+    assert [f.rule for f in outcome.findings] == [], outcome.findings
+
+
+def _copy_sheet(name: str, change: dict[str, object]) -> Callable[[openpyxl.Workbook], None]:
+    def copy(book: openpyxl.Workbook) -> None:
+        duplicate = book.copy_worksheet(book[name])
+        duplicate.title = f"{name} (2)"  # the name Excel and WPS give a copied sheet
+        for a1, value in change.items():
+            duplicate[a1] = value
+    return copy
+
+
+def test_a_filled_copy_of_a_sheet_is_an_error_naming_the_copy(tmp_path: Path, form: Form, good: bytes) -> None:
+    cell = input_cell(form, "t2", "penalty", "decisions")
+    outcome = run(tmp_path, form, edited(good, _copy_sheet(cell.sheet, {cell.a1: 42})))
+    copy_name = f"{cell.sheet} (2)"
+    assert summary(outcome.findings) == [("tamper.sheet_copy", "error", copy_name, cell.a1)]
+    assert f"工作表“{copy_name}”是“{cell.sheet}”的副本" in outcome.findings[0].message
+    assert outcome.findings[0].found == "42"
+
+
+def test_an_unchanged_copy_of_a_sheet_stays_a_warning(tmp_path: Path, form: Form, good: bytes) -> None:
+    cell = input_cell(form, "t2", "penalty", "decisions")
+    outcome = run(tmp_path, form, edited(good, _copy_sheet(cell.sheet, {})))
+    assert summary(outcome.findings) == [("tamper.extra_sheet", "warning", None, None)]
+    assert not outcome.rejected

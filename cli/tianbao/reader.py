@@ -18,7 +18,7 @@ from tianbao.cells import Cell, Range, column_index
 from tianbao.formdef import FieldsSection, Form, InputCell, TableSection
 from tianbao.model import FieldValue, Finding, Number, Report, Unit, empty_report
 from tianbao.roster import Roster
-from tianbao.rules import check_report, computed_formula, recompute, stated_total_findings
+from tianbao.rules import check_formula, check_report, computed_formula, expand_rule, recompute, stated_total_findings
 from tianbao.writer import IDENTITY_KEYS, MAX_AMOUNT, MAX_COUNT, META_SHEET
 from tianbao.xlsx import RawCell, SheetData, SheetInfo, WorkbookInfo, XlsxPackage
 
@@ -80,6 +80,7 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> Rea
                                 found=str(book.external_links)))
     sheets, structure = _load_sheets(package, book, form)
     structure += label_findings(form, sheets) + formula_findings(form, sheets) + input_name_findings(form, book)
+    structure += check_cell_findings(form, sheets) + merged_area_findings(form, sheets)
     if not structure and meta.get("fingerprint") and meta["fingerprint"] != form.fingerprint:
         # Same id and version, same labels and formulas: an edited copy of the definition.
         findings.append(warning(
@@ -175,15 +176,54 @@ def _load_sheets(package: XlsxPackage, book: WorkbookInfo, form: Form) -> tuple[
             message = f"缺少工作表“{name}”（可能被删除或改名）。请使用下发的模板填写，不要删除或改名工作表。"
             found = "（无）"
         findings.append(error("tamper.sheet", message, sheet=name, expected=name, found=found))
-    if extra and not (len(missing) == 1 and len(extra) == 1):
-        findings.append(warning("tamper.extra_sheet", f"工作簿中多出工作表：{'、'.join(extra)}，其中的内容不会被导入。",
-                                found="、".join(extra)))
     sheets = {}
     for name in expected:
         info: SheetInfo | None = by_name.get(name)
         if info is not None:
             sheets[name] = package.sheet(info)
+    if extra and not (len(missing) == 1 and len(extra) == 1):
+        copies = copy_findings(form, sheets, {name: package.sheet(by_name[name]) for name in extra})
+        findings += copies
+        others = [name for name in extra if name not in {f.sheet for f in copies}]
+        if others:
+            listed = "、".join(others)
+            findings.append(warning("tamper.extra_sheet", f"工作簿中多出工作表：{listed}，其中的内容不会被导入。",
+                                    found=listed))
     return sheets, findings
+
+
+def _content(raw: RawCell | None) -> str:
+    if raw is None:
+        return ""
+    return "=" + raw.formula.removeprefix("=") if raw.formula else (raw.value or "").strip(_SPACES)
+
+
+def copy_findings(form: Form, sheets: dict[str, SheetData], extra: dict[str, SheetData]) -> list[Finding]:
+    """An extra sheet with the labels of a form sheet is a copy of it ("表二 (2)"). Only the
+    original is read: a copy holding other values than the original is an error naming it."""
+    labels: dict[str, list[tuple[Cell, str]]] = {}
+    for sheet, cell, text in _label_positions(form):
+        labels.setdefault(sheet, []).append((cell, text))
+    findings = []
+    for name, data in extra.items():
+        original = next((sheet for sheet, placed in labels.items() if sheet in sheets
+                         and all(_same_label(_text(data.at(cell)), text) for cell, text in placed)), None)
+        if original is None:
+            continue
+        differing = [c for c in form.input_cells if c.sheet == original
+                     and _content(data.at(c.cell)) not in ("", _content(sheets[original].at(c.cell)))]
+        if not differing:
+            continue
+        shown = "、".join(c.a1 for c in differing[:5]) + ("等" if len(differing) > 5 else "")
+        first = differing[0]
+        findings.append(error(
+            "tamper.sheet_copy",
+            f"工作表“{name}”是“{original}”的副本，其中 {shown} 共 {len(differing)} 个单元格的内容与“{original}”不同，"
+            f"而导入只读取“{original}”，副本中的内容不会被导入。请把要报送的内容填在“{original}”中，并删除工作表“{name}”。",
+            name, ",".join(c.a1 for c in differing), _content(sheets[original].at(first.cell)) or "（空）",
+            _clip(_content(data.at(first.cell))),
+        ))
+    return findings
 
 
 def _text(raw: RawCell | None) -> str:
@@ -266,8 +306,95 @@ def input_name_findings(form: Form, book: WorkbookInfo) -> list[Finding]:
     return findings
 
 
+_QUOTED_SHEET = re.compile(r"'((?:[^']|'')+)'!")
+
+
 def normalise_formula(text: str) -> str:
+    # Clients differ in quoting sheet names ('基本信息'!B5 or 基本信息!B5): compare unquoted.
+    text = _QUOTED_SHEET.sub(lambda m: m.group(1).replace("''", "'") + "!", text)
     return re.sub(r"[\s$]", "", text).removeprefix("=").upper()
+
+
+@lru_cache(maxsize=8)
+def _check_cells(form: Form) -> list[tuple[str, Cell, str]]:
+    """(sheet, cell, formula) of every ✓/✗ check cell the workbook carries."""
+    found = []
+    for rule in form.spec.rules:
+        if rule.check is None:
+            continue
+        for instance in expand_rule(form, rule):
+            if instance.check_cell is not None:
+                formula = check_formula(form, instance, rule.check.sheet)
+                found.append((rule.check.sheet, Cell.parse(instance.check_cell), formula))
+    return found
+
+
+def check_cell_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
+    """A check cell overwritten (a constant "✓") no longer shows whether the numbers agree."""
+    findings = []
+    for sheet, cell, expected in _check_cells(form):
+        data = sheets.get(sheet)
+        if data is None:
+            continue
+        raw = data.at(cell)
+        if raw is not None and raw.formula and normalise_formula(raw.formula) == normalise_formula(expected):
+            continue
+        where = f"{sheet}!{cell.a1}"
+        if raw is None or raw.is_empty:
+            message, found = f"{where} 的校验公式被删除了（现在是空白）。", "（空）"
+        elif not raw.formula:
+            found = _text(raw)
+            message = f"{where} 的校验公式被改成了固定内容“{_clip(found)}”，不再随数字变化。"
+        else:
+            found = "=" + raw.formula.removeprefix("=")
+            message = f"{where} 的校验公式被改为 {_clip(found)}。"
+        message += "校验结果应由公式自动计算，请使用下发的模板重新填写。"
+        findings.append(error("tamper.check", message, sheet, cell.a1, expected, found))
+    return findings
+
+
+@lru_cache(maxsize=8)
+def _merged_areas(form: Form) -> list[tuple[str, Range, InputCell | None, str]]:
+    """(sheet, range, input cell or None, label text) of every area the workbook merges
+    into one cell: only its first cell is read, so the others must stay empty."""
+    areas: list[tuple[str, Range, InputCell | None, str]] = []
+    for cell in form.input_cells:
+        if cell.merge is not None and not cell.merge.is_single:
+            areas.append((cell.sheet, cell.merge, cell, cell.label))
+    for section in form.tables:
+        origin = form.origin(section)
+        for label in section.labels:
+            rng = Range.parse(label.range).shifted(origin)
+            if not rng.is_single:
+                areas.append((section.sheet, rng, None, label.text))
+    for rule in form.spec.rules:
+        if rule.check and rule.check.label and not Range.parse(rule.check.label.range).is_single:
+            areas.append((rule.check.sheet, Range.parse(rule.check.label.range), None, rule.check.label.text))
+    return areas
+
+
+def merged_area_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
+    """Content typed into a merged area after it was unmerged is never read: say where it is."""
+    findings = []
+    for sheet, area, input_cell, text in _merged_areas(form):
+        data = sheets.get(sheet)
+        if data is None:
+            continue
+        first = area.first
+        for cell in area.cells():
+            raw = data.at(cell)
+            if cell == first or raw is None or (not raw.formula and (raw.value or "").strip(_SPACES) == ""):
+                continue
+            found = _clip(_text(raw) or "=" + (raw.formula or "").removeprefix("="))
+            if input_cell is not None:
+                message = (f"“{text}”应填在 {sheet}!{first.a1}（{area.first.a1}:{area.last.a1} 原是合并单元格，"
+                           f"只读取 {first.a1}），{cell.a1} 中填写的“{found}”不会被导入。"
+                           f"请把内容填在 {first.a1}，并清空 {cell.a1}。")
+            else:
+                message = (f"{sheet}!{cell.a1} 在标签“{_clip(text)}”的区域 {area.first.a1}:{area.last.a1} 内"
+                           f"（原是合并单元格），不应填写内容，其中的“{found}”不会被导入。请删除；需要说明的情况请写在文字部分。")
+            findings.append(error("tamper.merged_area", message, sheet, cell.a1, "（空）", found))
+    return findings
 
 
 def formula_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
