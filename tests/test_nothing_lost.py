@@ -9,8 +9,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from test_reader import edited, input_cell, render, run, sample_report
+from test_reader import YEAR, edited, input_cell, render, run, sample_report
 from tianbao.cells import Range
+from tianbao.distribute import distribute
 from tianbao.formdef import Form, InputCell
 from tianbao.importer import import_file
 from tianbao.office import convert
@@ -159,3 +160,88 @@ def test_an_unchanged_copy_of_a_sheet_stays_a_warning(tmp_path: Path, form: Form
     outcome = run(tmp_path, form, edited(good, _copy_sheet(cell.sheet, {})))
     assert summary(outcome.findings) == [("tamper.extra_sheet", "warning", None, None)]
     assert not outcome.rejected
+
+
+# ---------------------------------------------------------------------------------------
+# 5. Identity: cells, hidden sheet, defined names, properties and file name must agree
+
+ROSTER = "code,name,level\nD01,区测试局,区县政府部门\nD02,区教育局,区县政府部门\n"
+
+
+@pytest.fixture(scope="module")
+def distributed(tmp_path_factory: pytest.TempPathFactory, form: Form) -> dict[str, Path]:
+    """The workbooks `distribute` sends to two units, by unit code."""
+    folder = tmp_path_factory.mktemp("distributed")
+    roster = folder / "名单.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    made = distribute(form, roster, YEAR, folder / "下发", password=None, previous=None)
+    return {item.unit.code: item.path for item in made}
+
+
+def filled(form: Form, path: Path) -> bytes:
+    """A distributed workbook with the sample report's numbers and texts typed in."""
+    values = sample_report(form)
+
+    def type_in(book: openpyxl.Workbook) -> None:
+        for cell in form.input_cells:
+            if cell.section in values.tables:
+                book[cell.sheet][cell.a1] = values.tables[cell.section][cell.key[0]][cell.key[1]]
+            elif (typed := values.fields.get(cell.section, {}).get(cell.key[0])) is not None:
+                book[cell.sheet][cell.a1] = typed
+    return edited(path.read_bytes(), type_in)
+
+
+def test_locked_unit_cells_changed_to_another_unit_are_refused(
+    tmp_path: Path, form: Form, distributed: dict[str, Path]
+) -> None:
+    name, code = input_cell(form, "basic", "unit_name"), input_cell(form, "basic", "unit_code")
+
+    def another_unit(book: openpyxl.Workbook) -> None:
+        book[name.sheet][name.a1] = "区教育局"
+        book[code.sheet][code.a1] = "D02"
+
+    data = edited(filled(form, distributed["D01"]), another_unit)
+    outcome = run(tmp_path, form, data, name="报送.xlsx")
+    assert summary(outcome.findings) == [
+        ("identity.mismatch", "error", name.sheet, name.a1), ("identity.mismatch", "error", code.sheet, code.a1),
+    ]
+    first = outcome.findings[0]
+    assert "基本信息单元格为“区教育局”" in first.message
+    assert "隐藏的标识工作表“_tianbao”、工作簿的定义名称、文档属性为“区测试局”" in first.message
+    assert (first.expected, first.found) == ("区测试局", "区教育局") and outcome.rejected
+
+
+@pytest.mark.libreoffice
+def test_changed_unit_cells_are_still_refused_after_libreoffice_saves_the_workbook(
+    tmp_path: Path, form: Form, distributed: dict[str, Path], soffice: str
+) -> None:
+    name = input_cell(form, "basic", "unit_name")
+    source = tmp_path / "改过.xlsx"
+    source.write_bytes(edited(filled(form, distributed["D01"]),
+                              lambda book: book[name.sheet].__setitem__(name.a1, "区教育局")))
+    saved = convert(source, "xlsx", tmp_path / "lo")
+    outcome = import_file(saved, form)
+    assert summary(outcome.findings) == [("identity.mismatch", "error", name.sheet, name.a1)]
+
+
+def test_a_workbook_saved_under_another_units_distributed_name_is_refused(
+    tmp_path: Path, form: Form, distributed: dict[str, Path]
+) -> None:
+    data = filled(form, distributed["D01"])
+    outcome = run(tmp_path, form, data, name=distributed["D02"].name)
+    name, code = input_cell(form, "basic", "unit_name"), input_cell(form, "basic", "unit_code")
+    assert summary(outcome.findings) == [
+        ("identity.mismatch", "error", name.sheet, name.a1), ("identity.mismatch", "error", code.sheet, code.a1),
+    ]
+    assert f"文件名为“区教育局”（{distributed['D02'].name}）" in outcome.findings[0].message
+
+
+@pytest.mark.parametrize("file_name", [
+    "D01_区测试局_2025.xlsx", "D01_区测试局_2025 (1).xlsx", "D01_区测试局_2025_修改后.xlsx", "区测试局2025年报.xlsx",
+    "财政局_v2.xlsx",
+])
+def test_a_workbook_under_its_own_or_a_free_name_is_accepted(
+    tmp_path: Path, form: Form, distributed: dict[str, Path], file_name: str
+) -> None:
+    outcome = run(tmp_path, form, filled(form, distributed["D01"]), name=file_name)
+    assert not outcome.rejected, outcome.findings

@@ -56,6 +56,11 @@ def workbook_name(unit: RosterUnit, year: int) -> str:
     return _UNSAFE_FILENAME.sub("_", f"{unit.code}_{unit.name}_{year}.xlsx")
 
 
+def file_name_part(text: str) -> str:
+    """`text` as `workbook_name` writes it into a file name."""
+    return _UNSAFE_FILENAME.sub("_", text)
+
+
 def distribute(
     form: Form, roster_path: Path, year: int, outdir: Path, *, password: str | None,
     previous: Path | None,

@@ -172,7 +172,7 @@ def _read(data: bytes, name: str, form: Form, options: ReadOptions, convert_othe
     if kind in DOCUMENT_KINDS and sniff_document(data):
         return _read_document(data, name, form, options, kind), []
     xlsx, notes = workbook_bytes(data, name, convert_other, kind)
-    return read_workbook(XlsxPackage(xlsx, limits), form, options), notes
+    return read_workbook(XlsxPackage(xlsx, limits), form, options, name), notes
 
 
 def _read_document(data: bytes, name: str, form: Form, options: ReadOptions, kind: str) -> ReadResult:
@@ -182,7 +182,7 @@ def _read_document(data: bytes, name: str, form: Form, options: ReadOptions, kin
         raise Rejected(f"{REJECTIONS[kind]}它也不能作为已发布的年报读取：{findings[0].message}")
     if options.roster is not None:
         findings += apply_roster(form, report, options.roster)
-    identity = _identity_findings(form, report, {}, options)
+    identity = _identity_findings(form, report, options)
     return ReadResult(report, identity + findings, meta={"source_kind": "document"})
 
 

@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation, localcontext
 from functools import lru_cache
+from pathlib import PurePath
 
 from tianbao.cells import Cell, Range, column_index
+from tianbao.distribute import file_name_part
 from tianbao.formdef import FieldsSection, Form, InputCell, TableSection
 from tianbao.model import FieldValue, Finding, Number, Report, Unit, empty_report
 from tianbao.roster import Roster
 from tianbao.rules import check_formula, check_report, computed_formula, expand_rule, recompute, stated_total_findings
-from tianbao.writer import IDENTITY_KEYS, MAX_AMOUNT, MAX_COUNT, META_SHEET
+from tianbao.writer import MAX_AMOUNT, MAX_COUNT, META_SHEET
 from tianbao.xlsx import RawCell, SheetData, SheetInfo, WorkbookInfo, XlsxPackage
 
 # The sheet `tianbao annotate` puts first; a corrected return may still carry it.
@@ -67,10 +69,11 @@ def warning(rule: str, message: str, sheet: str | None = None, cell: str | None 
                    expected=expected, found=found)
 
 
-def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> ReadResult:
-    """Read one workbook package (XlsxError propagates for unreadable packages)."""
+def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions, file_name: str | None = None) -> ReadResult:
+    """Read one workbook package (XlsxError propagates for unreadable packages); `file_name`,
+    the name it was submitted under, is checked against the identity it carries."""
     book = package.workbook()
-    meta, findings = read_identity(package, book)
+    meta, findings, sources = read_identity(package, book)
     stop = _identity_stop(form, meta)
     if stop is not None:
         return ReadResult(None, [*findings, stop], meta=meta)
@@ -91,7 +94,8 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> Rea
     findings += structure
     values = _Values(form, sheets, options.strict, book.date1904)
     report = _build_report(form, values)
-    findings += values.findings + _identity_findings(form, report, meta, options)
+    findings += values.findings + _identity_findings(form, report, options)
+    findings += identity_mismatch_findings(form, report, sources, file_name, options.roster)
     findings += outside_findings(form, sheets)
     recompute(form, report.tables)
     stated = _stated_tables(form, report, sheets)
@@ -106,10 +110,23 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> Rea
 # Identity
 
 
-def read_identity(package: XlsxPackage, book: WorkbookInfo) -> tuple[dict[str, str], list[Finding]]:
-    """Identity keys from the hidden sheet, then defined names, then custom properties."""
-    meta: dict[str, str] = {}
+# Where a workbook states its identity, as named to the clerk when they disagree.
+IDENTITY_SOURCES = {
+    "sheet": f"隐藏的标识工作表“{META_SHEET}”",
+    "names": "工作簿的定义名称",
+    "properties": "文档属性",
+    "cells": "基本信息单元格",
+    "file": "文件名",
+}
+_UNIT_ROLES = {"unit_name": "单位名称", "unit_code": "单位代码", "unit_level": "单位层级", "year": "报告年度"}
+
+
+def read_identity(package: XlsxPackage,
+                  book: WorkbookInfo) -> tuple[dict[str, str], list[Finding], dict[str, dict[str, str]]]:
+    """Identity keys from the hidden sheet, then defined names, then custom properties
+    (merged in that order), and what each of these sources says on its own."""
     findings: list[Finding] = []
+    sources: dict[str, dict[str, str]] = {"sheet": {}, "names": {}, "properties": {}}
     info = next((s for s in book.sheets if s.name == META_SHEET), None)
     if info is not None:
         if info.state == "visible":
@@ -120,15 +137,18 @@ def read_identity(package: XlsxPackage, book: WorkbookInfo) -> tuple[dict[str, s
         for (row, col), raw in data.cells.items():
             if col == 0 and raw.value:
                 value = data.cells.get((row, 1))
-                meta.setdefault(raw.value, (value.value or "") if value else "")
+                sources["sheet"].setdefault(raw.value, (value.value or "") if value else "")
     for name, text in book.defined_names.items():
         if name.startswith("tianbao_"):
-            meta.setdefault(name.removeprefix("tianbao_"), _name_constant(text))
-    if not all(key in meta for key in IDENTITY_KEYS):
-        for name, text in package.custom_properties().items():
-            if name.startswith("tianbao_"):
-                meta.setdefault(name.removeprefix("tianbao_"), text)
-    return meta, findings
+            sources["names"].setdefault(name.removeprefix("tianbao_"), _name_constant(text))
+    for name, text in package.custom_properties().items():
+        if name.startswith("tianbao_"):
+            sources["properties"].setdefault(name.removeprefix("tianbao_"), text)
+    meta: dict[str, str] = {}
+    for values in sources.values():
+        for key, value in values.items():
+            meta.setdefault(key, value)
+    return meta, findings, sources
 
 
 def _name_constant(text: str) -> str:
@@ -713,40 +733,93 @@ def _build_report(form: Form, values: _Values) -> Report:
     return report
 
 
-def _identity_findings(form: Form, report: Report, meta: dict[str, str], options: ReadOptions) -> list[Finding]:
-    findings = []
+def _identity_cell(form: Form, role: str) -> tuple[str, str]:
     basic = form.identity_section
+    field_def = form.field(basic.id, form.identity_fields[role])
+    return basic.sheet, Cell(field_def.row - 1, column_index(basic.input_column)).a1
 
-    def where(role: str) -> tuple[str, str]:
-        field_def = form.field(basic.id, form.identity_fields[role])
-        return basic.sheet, Cell(field_def.row - 1, column_index(basic.input_column)).a1
 
-    for role, what in (("unit_name", "单位名称"), ("unit_code", "单位代码")):
-        given = meta.get(role, "")
-        now = str(report.identity_value(role) or "")
-        if given and now and given != now:
-            sheet, a1 = where(role)
-            findings.append(warning("identity.unit",
-                                    f"{what}“{now}”与下发模板中的“{given}”不一致，请确认这份报告属于哪个单位。",
-                                    sheet, a1, given, now))
-    given_year = meta.get("year", "")
-    if given_year and report.year and given_year != str(report.year):
-        sheet, a1 = where("year")
-        findings.append(warning("identity.year", f"报告年度 {report.year} 与下发模板的年度 {given_year} 不一致。",
-                                sheet, a1, given_year, str(report.year)))
+# distribute's file names: code_name_year.xlsx (a copy may add " (1)" or more after the year).
+_DISTRIBUTED_NAME = re.compile(r"^(?P<code>[^_]*)_(?P<name>.+?)_(?P<year>20[0-9]{2}|2100)(?P<rest>(?:[^0-9].*)?)$")
+_COPY_SUFFIX = re.compile(r"^\s*[(（][0-9]+[)）]$")
+
+
+def _file_name_identity(file_name: str | None, claims: dict[str, dict[str, str]],
+                        roster: Roster | None) -> dict[str, str]:
+    """The unit and year a file name states, when it is one of distribute's names.
+
+    A name exactly in distribute's form counts; a longer one ("…_2025_修改.xlsx") only when
+    its code or name is one the workbook states, or names a roster unit, so that a clerk's
+    own name such as "报告_第2版_2025.xlsx" is not taken for a unit."""
+    if not file_name:
+        return {}
+    match = _DISTRIBUTED_NAME.match(PurePath(file_name.replace("\\", "/")).stem)
+    if match is None:
+        return {}
+    code, name, year = match["code"], match["name"], match["year"]
+    codes = {values["unit_code"] for values in claims.values() if "unit_code" in values}
+    names = {file_name_part(values["unit_name"]): values["unit_name"] for values in claims.values()
+             if "unit_name" in values}
+    exact = match["rest"] == "" or _COPY_SUFFIX.match(match["rest"]) is not None
+    listed = roster is not None and roster.find(code, name) is not None
+    if not (exact or listed or code in codes or name in names):
+        return {}
+    said = {"unit_name": names.get(name, name), "year": year}
+    if code:
+        said["unit_code"] = code
+    return said
+
+
+def identity_mismatch_findings(form: Form, report: Report, sources: dict[str, dict[str, str]],
+                               file_name: str | None, roster: Roster | None) -> list[Finding]:
+    """The unit and year stated by the cells, the hidden sheet, the defined names, the
+    document properties and the distributed file name must agree: otherwise nobody can tell
+    whose numbers these are (locked cells changed, or a workbook saved under another unit's
+    name). Sources a client dropped, and values left empty at generation, are not compared."""
+    claims = {source: {role: values[role].strip() for role in _UNIT_ROLES if values.get(role, "").strip()}
+              for source, values in sources.items()}
+    claims["cells"] = {role: str(value).strip() for role in _UNIT_ROLES
+                       if (value := report.identity_value(role)) not in (None, "", 0)}
+    claims["file"] = _file_name_identity(file_name, claims, roster)
+    findings = []
+    for role, what in _UNIT_ROLES.items():
+        said: dict[str, list[str]] = {}
+        for source, values in claims.items():
+            if role in values:
+                said.setdefault(values[role], []).append(IDENTITY_SOURCES[source])
+        if len(said) < 2:
+            continue
+        sheet, a1 = _identity_cell(form, role)
+        parts = "；".join(f"{'、'.join(where)}为“{_clip(value)}”" for value, where in said.items())
+        named = any(IDENTITY_SOURCES["file"] in where for where in said.values())
+        shown = f"（{file_name}）" if file_name and named else ""
+        generated = next((values[role] for source, values in claims.items()
+                          if source in ("sheet", "names", "properties") and role in values), "")
+        found = "、".join(value for value in said if value != generated)
+        findings.append(error(
+            "identity.mismatch",
+            f"{what}前后不一致：{parts}{shown}。工作簿下发后单位信息被改动过，或者把别的单位的工作簿改成了这个文件名，"
+            "无法确定这份报告属于哪个单位，已退回。请使用下发给本单位的工作簿填写，不要修改单位信息和文件名。",
+            sheet, a1, generated or None, found,
+        ))
+    return findings
+
+
+def _identity_findings(form: Form, report: Report, options: ReadOptions) -> list[Finding]:
+    findings = []
     if options.year is not None and report.year and report.year != options.year:
-        sheet, a1 = where("year")
+        sheet, a1 = _identity_cell(form, "year")
         findings.append(error("identity.year", f"这是 {report.year} 年度的报告，本次收集的是 {options.year} 年度。"
                               "请确认报送的文件是否正确。", sheet, a1, str(options.year), str(report.year)))
     if options.roster is not None and (report.unit.code or report.unit.name):
         unit = options.roster.find(report.unit.code, report.unit.name)
-        sheet, a1 = where("unit_code" if report.unit.code else "unit_name")
+        sheet, a1 = _identity_cell(form, "unit_code" if report.unit.code else "unit_name")
         shown = f"{report.unit.name}（代码 {report.unit.code}）" if report.unit.code else report.unit.name
         if unit is None:
             findings.append(error("identity.roster", f"单位“{shown}”不在单位名单中。请使用为本单位下发的模板，"
                                   "或联系汇总部门核对名单。", sheet, a1, "名单中的单位", shown))
         elif unit.name != report.unit.name:
-            sheet, a1 = where("unit_name")
+            sheet, a1 = _identity_cell(form, "unit_name")
             findings.append(warning("identity.roster", f"单位代码 {unit.code} 在名单中的名称是“{unit.name}”，"
                                     f"工作簿中填的是“{report.unit.name}”。", sheet, a1, unit.name, report.unit.name))
     return findings
