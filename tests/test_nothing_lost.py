@@ -14,7 +14,10 @@ from tianbao.cells import Range
 from tianbao.distribute import distribute
 from tianbao.formdef import Form, InputCell
 from tianbao.importer import import_file
+from tianbao.merge import STATUS_MISSING, STATUS_UNFILLED, MergeOptions, merge
+from tianbao.model import Unit, empty_report
 from tianbao.office import convert
+from tianbao.writer import WriteOptions, identity_locks, render_workbook
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +248,88 @@ def test_a_workbook_under_its_own_or_a_free_name_is_accepted(
 ) -> None:
     outcome = run(tmp_path, form, filled(form, distributed["D01"]), name=file_name)
     assert not outcome.rejected, outcome.findings
+
+
+# ---------------------------------------------------------------------------------------
+# 3. A workbook returned as distributed is 未填写 unless the unit confirms it has no data
+
+
+def confirm_cell(form: Form) -> InputCell:
+    assert form.spec.unfilled is not None
+    section, field_id = form.spec.unfilled.ref
+    return input_cell(form, section, field_id)
+
+
+def test_the_distributed_workbook_returned_unchanged_is_unfilled(
+    tmp_path: Path, form: Form, distributed: dict[str, Path]
+) -> None:
+    outcome = import_file(distributed["D01"], form)
+    cell = confirm_cell(form)
+    errors = [f for f in outcome.findings if f.is_error]
+    assert summary(errors) == [("file.untouched", "error", cell.sheet, cell.a1)]
+    assert "与下发时完全相同" in errors[0].message and "未填写" in errors[0].message
+    assert f"选择“{cell.choices[0]}”" in errors[0].message
+    assert outcome.rejected
+
+
+def test_an_unchanged_workbook_saved_again_is_unfilled(
+    tmp_path: Path, form: Form, distributed: dict[str, Path]
+) -> None:
+    outcome = run(tmp_path, form, edited(distributed["D01"].read_bytes(), lambda book: None))
+    assert [f.rule for f in outcome.findings if f.is_error] == ["file.untouched"]
+
+
+@pytest.mark.libreoffice
+def test_an_unchanged_workbook_saved_by_libreoffice_is_unfilled(
+    tmp_path: Path, form: Form, distributed: dict[str, Path], soffice: str
+) -> None:
+    saved = convert(distributed["D01"], "xlsx", tmp_path / "lo")
+    outcome = import_file(saved, form)
+    assert [f.rule for f in outcome.findings if f.is_error] == ["file.untouched"]
+
+
+def test_a_confirmed_all_zero_workbook_is_accepted(tmp_path: Path, form: Form, distributed: dict[str, Path]) -> None:
+    cell = confirm_cell(form)
+    fee_count, fee_amount = input_cell(form, "other", "fee_count"), input_cell(form, "other", "fee_amount")
+
+    def confirm(book: openpyxl.Workbook) -> None:
+        book[cell.sheet][cell.a1] = cell.choices[0]
+        book[fee_count.sheet][fee_count.a1] = 0
+        book[fee_amount.sheet][fee_amount.a1] = 0
+
+    outcome = run(tmp_path, form, edited(distributed["D01"].read_bytes(), confirm))
+    assert outcome.findings == [] and not outcome.rejected
+    assert outcome.report is not None and outcome.report.fields[cell.section][cell.key[0]] == cell.choices[0]
+
+
+def test_numbers_carried_forward_at_distribution_still_count_as_unfilled(tmp_path: Path, form: Form) -> None:
+    report = empty_report(form, Unit(code="D01", name="区测试局", level="区县政府部门"), YEAR)
+    report.tables["t3"]["carried_over"]["natural_person"] = 4  # prefilled from last year's report
+    report.tables["t3"]["carried_forward"]["natural_person"] = 4  # so that R1 holds
+    options = WriteOptions(password="pw", locked=identity_locks(form), distributed=True)
+    data = render_workbook(form, report, options)
+    assert [f.rule for f in run(tmp_path, form, data).findings if f.is_error] == ["file.untouched"]
+    cell = confirm_cell(form)
+    confirmed = edited(data, lambda book: book[cell.sheet].__setitem__(cell.a1, cell.choices[0]))
+    assert [f.rule for f in run(tmp_path, form, confirmed).findings if f.is_error] == []
+
+
+def test_a_confirmation_beside_numbers_is_a_warning(tmp_path: Path, form: Form, distributed: dict[str, Path]) -> None:
+    cell = confirm_cell(form)
+    data = edited(filled(form, distributed["D01"]), lambda book: book[cell.sheet].__setitem__(cell.a1, cell.choices[0]))
+    outcome = run(tmp_path, form, data)
+    assert summary(outcome.findings) == [("file.confirmed_with_numbers", "warning", cell.sheet, cell.a1)]
+
+
+def test_an_older_workbook_without_the_fingerprint_is_unfilled_when_all_zero(tmp_path: Path, form: Form) -> None:
+    blank = render(form, empty_report(form, Unit(code="D01", name="区测试局", level="区县政府部门"), YEAR))
+    assert [f.rule for f in run(tmp_path, form, blank).findings if f.is_error] == ["file.untouched"]
+
+
+def test_merge_lists_an_unfilled_workbook_as_unfilled(tmp_path: Path, form: Form, distributed: dict[str, Path]) -> None:
+    roster = tmp_path / "名单.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    result = merge(form, [distributed["D01"]], roster, MergeOptions(unit_name="某区"))
+    assert [(e.code, e.status, e.summed) for e in result.entries] == [
+        ("D01", STATUS_UNFILLED, False), ("D02", STATUS_MISSING, False),
+    ]

@@ -48,7 +48,7 @@ def new_workbook(
         else:
             setattr(report.unit, setters[role], str(value))
     locks = identity_locks(form, tuple(identity))
-    write_workbook(output, form, report, WriteOptions(password=password, locked=locks))
+    write_workbook(output, form, report, WriteOptions(password=password, locked=locks, distributed=True))
     return report
 
 
@@ -80,6 +80,6 @@ def distribute(
         if before is not None:
             locks |= carry_forward(form, before, report)
         path = outdir / workbook_name(unit, year)
-        write_workbook(path, form, report, WriteOptions(password=password, locked=locks))
+        write_workbook(path, form, report, WriteOptions(password=password, locked=locks, distributed=True))
         written.append(Distributed(unit, path, before is not None))
     return written

@@ -47,16 +47,17 @@ from tianbao.rules import check_report, recompute, year_link_findings
 
 STATUS_MISSING = "未报送"
 STATUS_INVALID = "校验未通过"
+STATUS_UNFILLED = "未填写"  # returned with the numbers as distributed, not confirmed
 STATUS_WARNINGS = "有警告"
 STATUS_PASSED = "已通过"
 STATUS_DUPLICATE = "重复报送"
 STATUS_OFF_ROSTER = "不在名单中"
 STATUS_UNREADABLE = "无法读取"
 # Roster units that still owe a valid report: the 催报名单.
-OWING = (STATUS_MISSING, STATUS_INVALID)
+OWING = (STATUS_MISSING, STATUS_INVALID, STATUS_UNFILLED)
 STATUS_ORDER = (
-    STATUS_PASSED, STATUS_WARNINGS, STATUS_INVALID, STATUS_MISSING, STATUS_DUPLICATE, STATUS_OFF_ROSTER,
-    STATUS_UNREADABLE,
+    STATUS_PASSED, STATUS_WARNINGS, STATUS_INVALID, STATUS_UNFILLED, STATUS_MISSING, STATUS_DUPLICATE,
+    STATUS_OFF_ROSTER, STATUS_UNREADABLE,
 )
 
 DISTRICT_JSON = "district.json"
@@ -283,7 +284,12 @@ def _instant(text: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+UNFILLED_RULE = "file.untouched"
+
+
 def _status(sub: Submission) -> str:
+    if any(f.rule == UNFILLED_RULE for f in sub.findings):
+        return STATUS_UNFILLED
     if sub.errors:
         return STATUS_INVALID
     return STATUS_WARNINGS if sub.warnings else STATUS_PASSED
@@ -335,8 +341,8 @@ def completeness(
             entries.append(Entry(unit.code, unit.name, STATUS_MISSING))
             continue
         status = _status(subs[0])
-        note = _first_message(subs[0], errors=status == STATUS_INVALID)
-        summed = status != STATUS_INVALID or options.include_invalid
+        note = _first_message(subs[0], errors=status in (STATUS_INVALID, STATUS_UNFILLED))
+        summed = status not in (STATUS_INVALID, STATUS_UNFILLED) or options.include_invalid
         entries.append(Entry(unit.code, unit.name, status, subs[0], summed, note))
         for older in subs[1:]:
             note = f"已采用导入时间较新的 {subs[0].source.name}"

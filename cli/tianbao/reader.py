@@ -21,7 +21,7 @@ from tianbao.formdef import FieldsSection, Form, InputCell, TableSection
 from tianbao.model import FieldValue, Finding, Number, Report, Unit, empty_report
 from tianbao.roster import Roster
 from tianbao.rules import check_formula, check_report, computed_formula, expand_rule, recompute, stated_total_findings
-from tianbao.writer import MAX_AMOUNT, MAX_COUNT, META_SHEET
+from tianbao.writer import MAX_AMOUNT, MAX_COUNT, META_SHEET, number_cells, numbers_fingerprint
 from tianbao.xlsx import RawCell, SheetData, SheetInfo, WorkbookInfo, XlsxPackage
 
 # The sheet `tianbao annotate` puts first; a corrected return may still carry it.
@@ -96,6 +96,8 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions, file_n
     report = _build_report(form, values)
     findings += values.findings + _identity_findings(form, report, options)
     findings += identity_mismatch_findings(form, report, sources, file_name, options.roster)
+    if not any(f.is_error for f in values.findings):  # an unreadable number is not an untouched one
+        findings += unfilled_findings(form, report, meta)
     findings += outside_findings(form, sheets)
     recompute(form, report.tables)
     stated = _stated_tables(form, report, sheets)
@@ -803,6 +805,44 @@ def identity_mismatch_findings(form: Form, report: Report, sources: dict[str, di
             sheet, a1, generated or None, found,
         ))
     return findings
+
+
+def unfilled_findings(form: Form, report: Report, meta: dict[str, str]) -> list[Finding]:
+    """A workbook returned with its numbers as distributed was never filled in: refused as
+    未填写 unless the unit confirmed it has nothing to report (the definition's `unfilled`).
+    Without the distributed numbers' fingerprint (older workbooks), all zeros count as such."""
+    check = form.spec.unfilled
+    if check is None:
+        return []
+    section_id, field_id = check.ref
+    confirm = next(c for c in form.input_cells if c.section == section_id and c.key == (field_id,))
+    answer = report.field_value(form, section_id, field_id)
+    confirmed = answer not in (None, "")
+    distributed = meta.get("distributed_inputs", "")
+    if distributed:
+        untouched = numbers_fingerprint(form, report) == distributed
+        state = "工作簿中的数字与下发时完全相同"
+    else:
+        untouched = not any(_number_value(report, section, key) for section, key, _type in number_cells(form))
+        state = "工作簿中的数字全部为 0"
+    where = f"{confirm.sheet}!{confirm.a1}“{confirm.label}”"
+    if untouched and not confirmed:
+        how = f"在 {where}中选择“{confirm.choices[0]}”" if confirm.choices else f"在 {where}中填写说明"
+        return [error("file.untouched",
+                      f"{state}，看起来还没有填写（未填写），已退回。请填写本单位本年度的数字后重新报送；"
+                      f"如果本年度确实没有任何相关数据、全部为 0，请{how}后重新报送。",
+                      confirm.sheet, confirm.a1, f"填写数字，或确认“{confirm.label}”", "（未填写）")]
+    if confirmed and not untouched:
+        return [warning("file.confirmed_with_numbers",
+                        f"{where}选择了“{answer}”，但表格中填有数字。请核对：本年度有数据的，请清除这一确认；"
+                        "确实没有的，请把数字改为 0。", confirm.sheet, confirm.a1, "（空）", str(answer))]
+    return []
+
+
+def _number_value(report: Report, section: str, key: tuple[str, ...]) -> FieldValue:
+    if len(key) == 2:
+        return report.tables[section][key[0]][key[1]]
+    return report.fields.get(section, {}).get(key[0])
 
 
 def _identity_findings(form: Form, report: Report, options: ReadOptions) -> list[Finding]:

@@ -23,6 +23,7 @@ from tianbao.merge import (
     STATUS_MISSING,
     STATUS_ORDER,
     STATUS_PASSED,
+    STATUS_UNFILLED,
     STATUS_WARNINGS,
     Entry,
     MergeResult,
@@ -129,6 +130,7 @@ class _Styles:
             STATUS_WARNINGS: add({**base, "font_color": "#7F6000", "bg_color": "#FFF2CC"}),
             STATUS_INVALID: add({**base, "font_color": "#9C0006", "bg_color": "#FFC7CE"}),
             STATUS_MISSING: add({**base, "font_color": "#9C0006", "bg_color": "#FFC7CE"}),
+            STATUS_UNFILLED: add({**base, "font_color": "#9C0006", "bg_color": "#FFC7CE"}),
         }
         self.password = book.password
 
