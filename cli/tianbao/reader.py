@@ -74,6 +74,9 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions, file_n
     the name it was submitted under, is checked against the identity it carries."""
     book = package.workbook()
     meta, findings, sources = read_identity(package, book)
+    saved_at = package.saved_at()
+    if saved_at:
+        meta["saved_at"] = saved_at
     stop = _identity_stop(form, meta)
     if stop is not None:
         return ReadResult(None, [*findings, stop], meta=meta)
