@@ -3,18 +3,35 @@ department can produce, reproduced, with the outcome it must now get."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import re
+import signal
+import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from test_reader import YEAR, edited, input_cell, render, run, sample_report
+from clirun import tianbao
+from test_batch_survival import (
+    HANG_GUARD,
+    assert_workers_exit,
+    build_inbox,
+    findings_rows,
+    finish,
+    reports,
+    tianbao_import,
+)
+from test_reader import YEAR, edited, input_cell, render, replace_member, run, sample_report
 from tianbao.cells import Range
 from tianbao.distribute import distribute
 from tianbao.formdef import Form, InputCell
-from tianbao.importer import import_file
-from tianbao.merge import STATUS_MISSING, STATUS_UNFILLED, MergeOptions, merge
+from tianbao.importer import FINDINGS_CSV, HISTORY_FOLDER, import_batch, import_file
+from tianbao.merge import STATUS_MISSING, STATUS_PASSED, STATUS_UNFILLED, MergeOptions, merge
 from tianbao.model import Unit, empty_report
 from tianbao.office import convert
 from tianbao.writer import WriteOptions, identity_locks, render_workbook
@@ -333,3 +350,162 @@ def test_merge_lists_an_unfilled_workbook_as_unfilled(tmp_path: Path, form: Form
     assert [(e.code, e.status, e.summed) for e in result.entries] == [
         ("D01", STATUS_UNFILLED, False), ("D02", STATUS_MISSING, False),
     ]
+
+
+# ---------------------------------------------------------------------------------------
+# 1. The output folder holds the latest import of its inputs
+
+
+def findings_by_file(out: Path) -> dict[str, str]:
+    with (out / FINDINGS_CSV).open(encoding="utf-8-sig") as handle:
+        return {row["文件"]: row["导入结果"] for row in csv.DictReader(handle)}
+
+
+def history(out: Path) -> list[str]:
+    return sorted(p.relative_to(out / HISTORY_FOLDER).as_posix() for p in (out / HISTORY_FOLDER).rglob("*.json"))
+
+
+def test_a_resubmission_refused_now_leaves_no_json_and_keeps_the_earlier_one_aside(
+    tmp_path: Path, form: Form, good: bytes, zero_cell: InputCell
+) -> None:
+    inbox, out = tmp_path / "收回", tmp_path / "导入"
+    inbox.mkdir()
+    (inbox / "区测试局.xlsx").write_bytes(good)
+    (inbox / "区教育局.xlsx").write_bytes(render(form, sample_report(form, code="D02", name="区教育局")))
+    first = import_batch(sorted(inbox.iterdir()), form, out)
+    assert len(first.accepted) == 2 and first.set_aside == []
+    accepted_before = (out / "D01_区测试局_2025.json").read_text(encoding="utf-8")
+
+    # The unit resubmits with a mistake: the import refuses it.
+    (inbox / "区测试局.xlsx").write_bytes(edited(good, lambda b: b[zero_cell.sheet].__setitem__(zero_cell.a1, "五")))
+    second = import_batch(sorted(inbox.iterdir()), form, out)
+    assert [o.name for o in second.rejected] == ["区测试局.xlsx"]
+    assert sorted(p.name for p in out.glob("*.json")) == ["D02_区教育局_2025.json"]
+    [kept] = second.set_aside
+    assert kept.parent.parent == out / HISTORY_FOLDER and kept.read_text(encoding="utf-8") == accepted_before
+    assert findings_by_file(out) == {"区测试局.xlsx": "退回"}
+    # merge now chases the unit instead of counting its old numbers.
+    roster = tmp_path / "名单.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    merged = merge(form, [out], roster, MergeOptions(unit_name="某区"))
+    assert [(e.code, e.status) for e in merged.entries] == [("D01", STATUS_MISSING), ("D02", STATUS_PASSED)]
+
+    # A broken file under the same name (no unit to be read from it) leaves no JSON either.
+    (inbox / "区测试局.xlsx").write_bytes(good)
+    import_batch(sorted(inbox.iterdir()), form, out)
+    (inbox / "区测试局.xlsx").write_bytes(good[:1000])
+    third = import_batch(sorted(inbox.iterdir()), form, out)
+    assert [p.name for p in third.set_aside] == ["D01_区测试局_2025.json"]
+    assert sorted(p.name for p in out.glob("*.json")) == ["D02_区教育局_2025.json"]
+    assert len(history(out)) == 2
+
+
+def test_a_corrected_resubmission_replaces_the_json_and_keeps_the_old_one_aside(
+    tmp_path: Path, form: Form, good: bytes, zero_cell: InputCell
+) -> None:
+    inbox, out = tmp_path / "收回", tmp_path / "导入"
+    inbox.mkdir()
+    (inbox / "区测试局.xlsx").write_bytes(good)
+    import_batch([inbox / "区测试局.xlsx"], form, out)
+    again = import_batch([inbox / "区测试局.xlsx"], form, out)  # the same file again: nothing to keep aside
+    assert again.set_aside == [] and not (out / HISTORY_FOLDER).exists()
+    (inbox / "区测试局_改.xlsx").write_bytes(edited(good, lambda b: b[zero_cell.sheet].__setitem__(zero_cell.a1, 0)))
+    (inbox / "区测试局.xlsx").unlink()
+    replaced = import_batch([inbox / "区测试局_改.xlsx"], form, out)
+    assert [p.name for p in replaced.set_aside] == ["D01_区测试局_2025.json"]
+    data = json.loads((out / "D01_区测试局_2025.json").read_text(encoding="utf-8"))
+    assert data["provenance"]["source_file"] == "区测试局_改.xlsx"
+    assert json.loads(replaced.set_aside[0].read_text(encoding="utf-8"))["provenance"]["source_file"] == "区测试局.xlsx"
+
+
+def test_reports_of_other_inputs_stay(tmp_path: Path, form: Form, good: bytes) -> None:
+    out = tmp_path / "导入"
+    (tmp_path / "a.xlsx").write_bytes(good)
+    (tmp_path / "b.xlsx").write_bytes(render(form, sample_report(form, code="D02", name="区教育局")))
+    import_batch([tmp_path / "a.xlsx"], form, out)
+    later = import_batch([tmp_path / "b.xlsx"], form, out)
+    assert later.set_aside == []
+    assert sorted(p.name for p in out.glob("*.json")) == ["D01_区测试局_2025.json", "D02_区教育局_2025.json"]
+
+
+@pytest.mark.slow
+def test_killed_while_setting_aside_then_rerun_equals_an_uninterrupted_run(tmp_path: Path, form: Form) -> None:
+    inbox = tmp_path / "inbox"
+    files = build_inbox(inbox, form, "S", 24, slow_every=3)
+    # A first import accepts every unit; then each accepted file is replaced by a refused one.
+    reference, out = tmp_path / "reference", tmp_path / "out"
+    for folder in (reference, out):
+        finish(tianbao_import(inbox, folder))
+    refused = [p for p in files if (reference / f"{p.stem}_测试单位S{int(p.stem[1:])}_2025.json").exists()]
+    for path in refused[::2]:
+        path.write_bytes(path.read_bytes()[:2000])
+    code, _output = finish(tianbao_import(inbox, reference))
+    expected = reports(reference)
+
+    process = tianbao_import(inbox, out)
+    time.sleep(2.0)  # somewhere in the batch: before, during or after setting aside
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=HANG_GUARD)
+    assert_workers_exit(str(out))
+    assert finish(tianbao_import(inbox, out))[0] == code
+    assert reports(out) == expected
+    assert findings_rows(out) == findings_rows(reference)
+    moved = {p.name for p in (out / HISTORY_FOLDER).rglob("*.json")}
+    assert moved == {p.name for p in (reference / HISTORY_FOLDER).rglob("*.json")}
+    assert len(moved) == len(refused[::2])
+
+
+# ---------------------------------------------------------------------------------------
+# 8. Two files for one unit
+
+
+def saved_at(data: bytes, moment: str) -> bytes:
+    """The workbook as if saved at `moment` (docProps/core.xml dcterms:modified)."""
+    core = zipfile.ZipFile(io.BytesIO(data)).read("docProps/core.xml").decode("utf-8")
+    core = re.sub(r"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rf"\g<1>{moment}\g<2>", core)
+    return replace_member(data, "docProps/core.xml", core.encode("utf-8"))
+
+
+@pytest.fixture
+def two_versions(tmp_path: Path, good: bytes, zero_cell: InputCell) -> list[Path]:
+    """财政局.xlsx saved first, 财政局_v2.xlsx (another number) saved later; the name sorts it second."""
+    inbox = tmp_path / "收回"
+    inbox.mkdir()
+    (inbox / "财政局.xlsx").write_bytes(saved_at(good, "2026-01-10T02:00:00Z"))
+    newer = edited(good, lambda b: b[zero_cell.sheet].__setitem__(zero_cell.a1, 0))
+    (inbox / "财政局_v2.xlsx").write_bytes(saved_at(newer, "2026-01-12T02:00:00Z"))
+    return sorted(inbox.iterdir())
+
+
+def test_two_files_for_one_unit_are_both_refused_naming_the_newer(
+    tmp_path: Path, form: Form, two_versions: list[Path]
+) -> None:
+    result = import_batch(two_versions, form, tmp_path / "导入")
+    assert [o.name for o in result.rejected] == ["财政局.xlsx", "财政局_v2.xlsx"]
+    for outcome in result.outcomes:
+        [duplicate] = [f for f in outcome.findings if f.rule == "identity.duplicate"]
+        assert duplicate.severity == "error"
+        assert "按工作簿记录的保存时间，财政局_v2.xlsx 较新" in duplicate.message and "--latest" in duplicate.message
+    assert list((tmp_path / "导入").glob("*.json")) == []
+
+
+def test_latest_takes_the_file_saved_last(tmp_path: Path, form: Form, two_versions: list[Path]) -> None:
+    out = tmp_path / "导入"
+    ran = tianbao("import", two_versions[0].parent, "-o", out, "--latest")
+    assert ran.exit_code == 1 and "接收 1 个（其中有警告 1 个），退回 1 个" in ran.stdout
+    assert "退回 财政局.xlsx：本批文件中 财政局_v2.xlsx 也是“区测试局”2025 年度的报告" in ran.stdout
+    [written] = out.glob("*.json")
+    data = json.loads(written.read_text(encoding="utf-8"))
+    assert data["provenance"]["source_file"] == "财政局_v2.xlsx"
+    assert [(f["rule"], f["severity"]) for f in data["findings"]] == [("identity.duplicate", "warning")]
+    assert findings_by_file(out) == {"财政局.xlsx": "退回", "财政局_v2.xlsx": "接收（有警告）"}
+
+
+def test_latest_cannot_choose_between_files_saved_at_the_same_time(
+    tmp_path: Path, form: Form, good: bytes
+) -> None:
+    for name in ("a.xlsx", "b.xlsx"):
+        (tmp_path / name).write_bytes(saved_at(good, "2026-01-10T02:00:00Z"))
+    result = import_batch([tmp_path / "a.xlsx", tmp_path / "b.xlsx"], form, tmp_path / "out", latest=True)
+    assert len(result.rejected) == 2
+    assert all("无法从工作簿记录的保存时间判断哪一份较新" in o.findings[-1].message for o in result.rejected)

@@ -278,7 +278,7 @@ def _entry_row(sheet: Worksheet, styles: _Styles, row: int, number: int, entry: 
     else:
         sheet.write_number(row, 5, sub.errors, styles.number)
         sheet.write_number(row, 6, sub.warnings, styles.number)
-        sheet.write_string(row, 7, sub.source.name, styles.text)
+        sheet.write_string(row, 7, sub.name, styles.text)
         sheet.write_string(row, 8, sub.imported_at or "", styles.text)
         sheet.write_string(row, 9, sub.sha256[:SHORT_HASH], styles.text)
     sheet.write_string(row, 10, entry.note, styles.text)
