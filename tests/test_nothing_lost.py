@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import signal
 import time
@@ -17,6 +18,7 @@ import openpyxl
 import pytest
 
 from clirun import tianbao
+from corpus import encrypted
 from test_batch_survival import (
     HANG_GUARD,
     assert_workers_exit,
@@ -33,8 +35,9 @@ from tianbao.formdef import Form, InputCell
 from tianbao.importer import FINDINGS_CSV, HISTORY_FOLDER, import_batch, import_file
 from tianbao.merge import STATUS_MISSING, STATUS_PASSED, STATUS_UNFILLED, MergeOptions, merge
 from tianbao.model import Unit, empty_report
-from tianbao.office import convert
+from tianbao.office import OfficeError, convert
 from tianbao.writer import WriteOptions, identity_locks, render_workbook
+from tianbao.xlsx import OLE2_MAGIC
 
 
 @pytest.fixture(scope="module")
@@ -509,3 +512,193 @@ def test_latest_cannot_choose_between_files_saved_at_the_same_time(
     result = import_batch([tmp_path / "a.xlsx", tmp_path / "b.xlsx"], form, tmp_path / "out", latest=True)
     assert len(result.rejected) == 2
     assert all("无法从工作簿记录的保存时间判断哪一份较新" in o.findings[-1].message for o in result.rejected)
+
+
+# ---------------------------------------------------------------------------------------
+# 2. File names that are not UTF-8 (GBK names from a zip made on Chinese Windows)
+
+posix_only = pytest.mark.skipif(os.name == "nt", reason="Windows file names are always Unicode")
+
+
+def gbk_name(text: str) -> str:
+    """The name Linux gives a file whose name is GBK bytes (kept as surrogate escapes)."""
+    return os.fsdecode(text.encode("gbk"))
+
+
+@posix_only
+def test_a_batch_with_gbk_file_names_completes_and_lists_every_file(tmp_path: Path, good: bytes) -> None:
+    inbox, out = tmp_path / "收回", tmp_path / "导入"
+    inbox.mkdir()
+    (inbox / gbk_name("财政局.xlsx")).write_bytes(good)
+    (inbox / gbk_name("教育局（坏）.xlsx")).write_bytes(good[:500])
+    ran = tianbao("import", inbox, "-o", out, "--jobs", "2")
+    assert ran.exit_code == 1 and "退回 教育局（坏）.xlsx：" in ran.stdout
+    assert findings_by_file(out) == {"教育局（坏）.xlsx": "退回"}
+    book = openpyxl.load_workbook(out / "findings.xlsx", read_only=True)
+    assert [row[:2] for row in book["文件清单"].iter_rows(min_row=2, values_only=True)] == [
+        ("财政局.xlsx", "接收"), ("教育局（坏）.xlsx", "退回"),  # in the order of the names' bytes
+    ]
+    data = json.loads((out / "D01_区测试局_2025.json").read_text(encoding="utf-8"))
+    assert data["provenance"]["source_file"] == "财政局.xlsx"
+
+
+@posix_only
+def test_annotate_and_merge_take_gbk_file_names(tmp_path: Path, form: Form, good: bytes, zero_cell: InputCell) -> None:
+    bad = tmp_path / gbk_name("财政局.xlsx")
+    bad.write_bytes(edited(good, lambda b: b[zero_cell.sheet].__setitem__(zero_cell.a1, "五")))
+    ran = tianbao("annotate", bad)
+    assert ran.exit_code == 0 and "已生成" in ran.stdout and "退回_财政局.xlsx" in ran.stdout
+    assert (tmp_path / f"退回_{gbk_name('财政局')}.xlsx").is_file()
+    roster = tmp_path / "名单.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    (tmp_path / gbk_name("财政局.xlsx")).write_bytes(good)
+    merged = tianbao("merge", tmp_path / gbk_name("财政局.xlsx"), "--roster", roster, "-o", tmp_path / "汇总",
+                     "--unit-name", "某区")
+    assert merged.exit_code == 0, merged.output
+    district = json.loads((tmp_path / "汇总" / "district.json").read_text(encoding="utf-8"))
+    assert [s["source_file"] for s in district["sources"] if s["source_file"]] == ["财政局.xlsx"]
+
+
+# ---------------------------------------------------------------------------------------
+# 9. Messages that say what the file is and what to do
+
+
+def zip_of(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name, payload in members.items():
+            target.writestr(name, payload)
+    return out.getvalue()
+
+
+def password_xls() -> bytes:
+    """An .xls whose workbook globals start with BOF then FILEPASS (RC4 CryptoAPI), as Excel
+    and WPS write a workbook with an opening password."""
+    bof = b"\x09\x08\x10\x00\x00\x06\x05\x00" + bytes(12)
+    filepass = b"\x2f\x00\x36\x00\x01\x00" + bytes(52)
+    return OLE2_MAGIC + bytes(504) + "Workbook".encode("utf-16-le") + bytes(1024) + bof + filepass + bytes(512)
+
+
+def not_workbooks() -> dict[str, tuple[bytes, str]]:
+    fods = (b'<?xml version="1.0" encoding="UTF-8"?><office:document xmlns:office="urn:oasis:names:tc:opendocument:'
+            b'xmlns:office:1.0" office:mimetype="application/vnd.oasis.opendocument.spreadsheet"/>')
+    csv_text = "单位,件数\n区测试局,7\n区教育局,0\n"
+    return {
+        "二进制.xlsb": (zip_of({"[Content_Types].xml": b"<Types/>", "xl/workbook.bin": b"\x83\x01"}), "（.xlsb）"),
+        "苹果.numbers": (zip_of({"Index/Document.iwa": b"\x00", "Metadata/Properties.plist": b""}), "Numbers"),
+        "有密码.xls": (password_xls(), "设置了打开密码的旧版 Excel"),
+        "单文件.fods": (fods, "（.fods）"),
+        "表格.csv": (csv_text.encode("utf-8"), "CSV 文件"),
+        "表格gbk.csv": (csv_text.encode("gbk"), "CSV 文件"),
+        "D01_区测试局_2025.json": (render_json(), "这是 tianbao 导入后生成的 JSON 文件"),
+    }
+
+
+def render_json() -> bytes:
+    from tianbao.formdef import resolve_form
+
+    return sample_report(resolve_form(None)).to_json().encode("utf-8")
+
+
+@pytest.mark.parametrize("name", list(not_workbooks()))
+def test_each_kind_of_file_gets_its_own_message(tmp_path: Path, form: Form, name: str) -> None:
+    content, phrase = not_workbooks()[name]
+    outcome = run(tmp_path, form, content, name=name)
+    assert summary(outcome.findings) == [("file.unreadable", "error", None, None)]
+    message = outcome.findings[0].message
+    assert phrase in message, message
+    assert "解压" not in message and "文本文件" not in message
+
+
+def test_an_excel_lock_file_given_by_name_is_called_one(tmp_path: Path, form: Form) -> None:
+    owner = tmp_path / "~$财政局.xlsx"
+    owner.write_bytes(b"\x08zhangsan" + bytes(53) + b"\x08\x00z\x00h\x00a\x00n\x00g\x00" + bytes(90))
+    outcome = import_file(owner, form)
+    assert summary(outcome.findings) == [("file.unreadable", "error", None, None)]
+    assert "临时锁定文件" in outcome.findings[0].message
+
+
+def test_importing_a_folder_into_itself_works(tmp_path: Path, good: bytes) -> None:
+    inbox = tmp_path / "收回"
+    inbox.mkdir()
+    (inbox / "区测试局.xlsx").write_bytes(good)
+    for _run in range(2):  # again: its own JSON and findings are not taken for inputs
+        ran = tianbao("import", inbox, "-o", inbox)
+        assert ran.exit_code == 0, ran.output
+        assert "共 1 个文件：接收 1 个" in ran.stdout
+    assert sorted(p.name for p in inbox.iterdir()) == [
+        "D01_区测试局_2025.json", "findings.csv", "findings.xlsx", "区测试局.xlsx",
+    ]
+
+
+def test_files_of_one_name_in_sub_folders_are_shown_by_their_path(tmp_path: Path, form: Form, good: bytes) -> None:
+    inbox, out = tmp_path / "收回", tmp_path / "导入"
+    for folder, code, name in (("甲", "D01", "区测试局"), ("乙", "D02", "区教育局")):
+        (inbox / folder).mkdir(parents=True)
+        data = render(form, sample_report(form, code=code, name=name))
+        (inbox / folder / "年报.xlsx").write_bytes(data if folder == "甲" else data[:800])
+    ran = tianbao("import", inbox, "-o", out)
+    first, second = str(Path("甲") / "年报.xlsx"), str(Path("乙") / "年报.xlsx")
+    assert f"退回 {second}：" in ran.stdout
+    assert findings_by_file(out) == {second: "退回"}
+    data = json.loads((out / "D01_区测试局_2025.json").read_text(encoding="utf-8"))
+    assert data["provenance"]["source_file"] == first
+    checked = tianbao("check", inbox)
+    assert first in checked.stdout and second in checked.stdout
+
+
+# ---------------------------------------------------------------------------------------
+# 7. --convert leaves no LibreOffice running and no temporary folder behind
+
+
+def processes_mentioning(marker: str) -> list[str]:
+    """Command lines of running processes that mention `marker` (Linux: /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if marker in line:
+            found.append(line)
+    return found
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="processes are listed through /proc")
+def test_a_convert_batch_cut_off_by_its_deadline_leaves_no_libreoffice_and_no_temporary_folder(
+    tmp_path: Path, good: bytes, soffice: str
+) -> None:
+    source = tmp_path / "报送.xlsx"
+    source.write_bytes(good)
+    inbox = tmp_path / "收回"
+    inbox.mkdir()
+    for number in range(2):  # LibreOffice takes longer than the deadline to start
+        (inbox / f"旧格式{number}.xls").write_bytes(convert(source, "xls", tmp_path / "xls").read_bytes())
+    scratch = tmp_path / "临时"
+    scratch.mkdir()
+    ran = tianbao("import", inbox, "-o", tmp_path / "导入", "--convert", "--limit", "max_seconds=1", "--jobs", "2",
+                  env={"TMPDIR": str(scratch)})
+    assert ran.exit_code == 1 and "退回 2 个" in ran.stdout
+    assert findings_by_file(tmp_path / "导入") == {"旧格式0.xls": "退回", "旧格式1.xls": "退回"}
+    assert processes_mentioning(str(scratch)) == []
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_that_cannot_open_a_file_gives_a_chinese_message_naming_no_file(
+    tmp_path: Path, good: bytes, soffice: str
+) -> None:
+    locked = tmp_path / "input.xlsx"
+    locked.write_bytes(encrypted(good))  # LibreOffice headless cannot ask for the password
+    with pytest.raises(OfficeError) as raised:
+        convert(locked, "xlsx", tmp_path / "out")
+    assert str(raised.value) == "LibreOffice 无法打开或转换这个文件（可能已损坏或设置了密码）"
+
+
+def test_a_password_protected_xls_with_convert_says_so_in_chinese(tmp_path: Path, form: Form) -> None:
+    outcome = run(tmp_path, form, password_xls(), name="有密码.xls", convert=True)
+    [finding] = outcome.findings
+    assert "设置了打开密码" in finding.message and "input" not in finding.message

@@ -7,7 +7,11 @@ names are shown decoded as GB18030 (what they are), anything else undecodable as
 
 from __future__ import annotations
 
+import re
 from pathlib import Path, PurePath
+
+# A run of undecodable bytes (surrogate escapes) within one path component.
+_ESCAPED = re.compile(r"[\udc80-\udcff](?:[^/\\]*[\udc80-\udcff])?")
 
 
 def shown_name(text: str) -> str:
@@ -16,11 +20,11 @@ def shown_name(text: str) -> str:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
-        pass
-    try:
-        raw = text.encode("utf-8", "surrogateescape")  # the bytes the file system gave
-    except UnicodeEncodeError:  # lone surrogates of a broken Windows name
-        return text.encode("utf-8", "replace").decode("utf-8")
+        return _ESCAPED.sub(_decoded, text).encode("utf-8", "replace").decode("utf-8")
+
+
+def _decoded(match: re.Match[str]) -> str:
+    raw = match.group().encode("utf-8", "surrogateescape")  # the bytes the file system gave
     try:
         decoded = raw.decode("gb18030")
         if decoded.isprintable():
