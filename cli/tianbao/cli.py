@@ -14,12 +14,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tianbao import __version__
 from tianbao.distribute import distribute, new_workbook
 from tianbao.errors import UserError
 from tianbao.formdef import Form, FormDefinitionError, builtin_form_paths, load_form, resolve_form
 from tianbao.importer import annotate, collect_inputs, findings_table, import_batch, import_many, summary_line
+from tianbao.names import input_labels, shown_path
 from tianbao.publish import parse_date_option, publish, read_intro
 from tianbao.roster import Roster, load_roster
 from tianbao.xlsx import limits_from
@@ -181,6 +183,9 @@ def import_command(
     strict: StrictOption = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="并行进程数", min=1, max=64)] = 1,
     convert: ConvertOption = False,
+    latest: Annotated[
+        bool, typer.Option("--latest", help="同一单位有多份工作簿时，采用工作簿保存时间最新的一份（默认全部退回）")
+    ] = False,
     limit: LimitOption = None,
     form: FormOption = None,
     unit_name: UnitNameOption = None,
@@ -193,21 +198,28 @@ def import_command(
         definition = resolve_form(form)
         units = _roster(roster, definition)
         limits = limits_from(limit or [])
+        shown = shown_path(outdir)
         files = collect_inputs(inputs, outdir)
+        names = input_labels(inputs, files)
         columns = (TextColumn("导入"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err_console, transient=True) as progress:
             task = progress.add_task("import", total=len(files))
             result = import_batch(
                 files, definition, outdir, roster=units, year=year, strict=strict, convert=convert,
-                jobs=jobs, limits=limits, unit_name=unit_name, on_done=lambda _outcome: progress.advance(task),
-                on_wait=lambda: err_console.print(f"另一个导入正在写入 {outdir}，等它完成后再继续……", highlight=False),
+                jobs=jobs, limits=limits, names=names, latest=latest, unit_name=unit_name,
+                on_done=lambda _outcome: progress.advance(task),
+                on_wait=lambda: err_console.print(f"另一个导入正在写入 {shown}，等它完成后再继续……", highlight=False),
             )
         for outcome in result.rejected:
             first = next((f for f in outcome.findings if f.is_error), None)
             reason = first.message if first else ""
-            console.print(f"[red]退回[/red] {outcome.source.name}：{reason}", highlight=False)
+            console.print(f"[red]退回[/red] {escape(outcome.name)}：{escape(reason)}", highlight=False)
+        if result.set_aside:
+            folder = shown_path(result.set_aside[0].parent.relative_to(outdir))
+            console.print(f"[yellow]上次导入留下的 {len(result.set_aside)} 个 JSON 已不再有效（对应的文件本次被退回"
+                          f"或已换成另一份），已移到 {escape(folder)} 文件夹保存，不计入汇总[/yellow]", highlight=False)
         console.print(summary_line(result.outcomes), highlight=False)
-        console.print(f"JSON 和问题清单（findings.csv、findings.xlsx）已保存在 {outdir}", highlight=False)
+        console.print(f"JSON 和问题清单（findings.csv、findings.xlsx）已保存在 {escape(shown)}", highlight=False)
         return 1 if result.rejected else 0
 
     run(action)
@@ -230,9 +242,10 @@ def check_command(
         definition = resolve_form(form)
         units = _roster(roster, definition)
         limits = limits_from(limit or [])
+        found = collect_inputs(files)
         outcomes = [
-            outcome for outcome, _json in import_many(collect_inputs(files), definition, roster=units, year=year,
-                                                      strict=strict, convert=convert, limits=limits,
+            outcome for outcome, _json in import_many(found, definition, roster=units, year=year, strict=strict,
+                                                      convert=convert, limits=limits, names=input_labels(files, found),
                                                       unit_name=unit_name)
         ]
         console.print(findings_table(outcomes))
@@ -260,14 +273,15 @@ def annotate_command(
     def action() -> None:
         definition = resolve_form(form)
         if not file.is_file():
-            raise UserError(f"找不到文件：{file}")
+            raise UserError(f"找不到文件：{shown_path(file)}")
         target = output or file.with_name(f"退回_{file.stem}.xlsx")
         if target.resolve() == file.resolve():
             raise UserError("输出文件不能与报送的原文件相同")
         outcome = annotate(file, definition, target, roster=_roster(roster, definition), year=year,
                            strict=strict, convert=convert, limits=limits_from(limit or []))
         errors = sum(1 for f in outcome.findings if f.is_error)
-        console.print(f"已生成 {target}：{errors} 个错误、{len(outcome.findings) - errors} 个提示", highlight=False)
+        console.print(f"已生成 {escape(shown_path(target))}：{errors} 个错误、{len(outcome.findings) - errors} 个提示",
+                      highlight=False)
 
     run(action)
 

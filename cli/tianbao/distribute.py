@@ -48,12 +48,17 @@ def new_workbook(
         else:
             setattr(report.unit, setters[role], str(value))
     locks = identity_locks(form, tuple(identity))
-    write_workbook(output, form, report, WriteOptions(password=password, locked=locks))
+    write_workbook(output, form, report, WriteOptions(password=password, locked=locks, distributed=True))
     return report
 
 
 def workbook_name(unit: RosterUnit, year: int) -> str:
     return _UNSAFE_FILENAME.sub("_", f"{unit.code}_{unit.name}_{year}.xlsx")
+
+
+def file_name_part(text: str) -> str:
+    """`text` as `workbook_name` writes it into a file name."""
+    return _UNSAFE_FILENAME.sub("_", text)
 
 
 def distribute(
@@ -75,6 +80,6 @@ def distribute(
         if before is not None:
             locks |= carry_forward(form, before, report)
         path = outdir / workbook_name(unit, year)
-        write_workbook(path, form, report, WriteOptions(password=password, locked=locks))
+        write_workbook(path, form, report, WriteOptions(password=password, locked=locks, distributed=True))
         written.append(Distributed(unit, path, before is not None))
     return written

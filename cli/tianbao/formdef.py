@@ -275,6 +275,18 @@ class Identity(_Strict):
     year: Ident = "year"
 
 
+class UnfilledCheck(_Strict):
+    """A returned workbook whose numbers are all as distributed was never filled in (未填写),
+    unless the unit confirms in `confirm` ("section.field", any value) that it has none."""
+
+    confirm: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
+
+    @property
+    def ref(self) -> tuple[str, str]:
+        section, field = self.confirm.split(".")
+        return section, field
+
+
 class FormSpec(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
     version: Text
@@ -289,6 +301,7 @@ class FormSpec(_Strict):
     year_links: list[YearLink] = []
     summary: SummarySpec = SummarySpec()
     narrative_checks: list[NarrativeCheck] = []
+    unfilled: UnfilledCheck | None = None
 
 
 # ---------------------------------------------------------------------------------------
@@ -720,6 +733,7 @@ def _cross_check(form: Form) -> list[str]:
             problems.append(f"{where}: 两行的列不一致")
 
     problems.extend(_summary_problems(form))
+    problems.extend(_unfilled_problems(form))
     problems.extend(_narrative_problems(form))
 
     from tianbao.rules import RuleSyntaxError, expand_rule  # rules depend on the form model
@@ -745,6 +759,22 @@ def _cross_check(form: Form) -> list[str]:
             if rule.check.label:
                 occupy(rule.check.sheet, Range.parse(rule.check.label.range), f"{where}.check.label")
     return problems
+
+
+def _unfilled_problems(form: Form) -> list[str]:
+    """The confirmation field must be a field of a fields section, and not an identity field."""
+    check = form.spec.unfilled
+    if check is None:
+        return []
+    section, field = check.ref
+    identity = (form.identity_section.id, *form.identity_fields.values())
+    try:
+        form.field(section, field)
+    except KeyError:
+        return [f"unfilled.confirm: 字段 “{check.confirm}” 不存在"]
+    if section == identity[0] and field in identity[1:]:
+        return [f"unfilled.confirm: “{check.confirm}” 是单位身份字段，不能用作确认"]
+    return []
 
 
 def _summary_problems(form: Form) -> list[str]:

@@ -16,14 +16,16 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePath
+from typing import Any
 
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from xlsxwriter.worksheet import Worksheet
@@ -34,6 +36,7 @@ from tianbao.docreader import Hints, apply_roster, read_document_bytes, sniff_do
 from tianbao.errors import UserError
 from tianbao.formdef import Form, resolve_form
 from tianbao.model import Finding, Provenance, Report, write_atomic
+from tianbao.names import shown_name
 from tianbao.office import OfficeError, convert
 from tianbao.pool import Failed, TimedPool
 from tianbao.reader import ANNOTATION_SHEET, ReadOptions, ReadResult, _identity_findings, error, read_workbook, warning
@@ -66,13 +69,26 @@ REJECTIONS = {
     "html": "这是网页（HTML）文件，不是填报工作簿。请报送填好的 .xlsx 填报工作簿。",
     "text": "这是文本文件，不是填报工作簿。请报送填好的 .xlsx 填报工作簿。",
     "zip": "这是压缩包，不是填报工作簿。请解压后分别报送其中的 .xlsx 工作簿。",
+    "xlsb": "这是 Excel 二进制工作簿（.xlsb）文件。请在 Excel 中“另存为”Excel 工作簿（*.xlsx）后再报送。",
+    "numbers": "这是苹果 Numbers 表格文件。请在 Numbers 中选择“文件 → 导出为 → Excel”，导出 .xlsx 工作簿后再报送。",
+    "xls_encrypted": "这是设置了打开密码的旧版 Excel（.xls）或 WPS 表格（.et）文件，无法读取。"
+    "请在 Excel 或 WPS 中输入密码打开，取消密码后“另存为”Excel 工作簿（*.xlsx），再报送。",
+    "fods": "这是 OpenDocument 单文件表格（.fods）文件。请“另存为”Excel 工作簿（*.xlsx）后再报送。",
+    "csv": "这是 CSV 文件（逗号或制表符分隔的纯文本），只有数字没有表格格式，无法作为填报工作簿导入。"
+    "请在下发的 .xlsx 填报工作簿中填写后报送。",
+    "report_json": "这是 tianbao 导入后生成的 JSON 文件（某个单位的报告数据），不是报送的工作簿，不需要再导入。"
+    "汇总时请用 tianbao merge 读取它所在的文件夹。",
+    "lock": "这是 Excel 或 WPS 打开工作簿时生成的临时锁定文件（文件名以 ~$ 开头），不是工作簿本身。"
+    "请关闭工作簿后，报送同名但不带 ~$ 的 .xlsx 文件。",
     "oversized": "文件结构异常（包含的部件数量远超正常工作簿，疑似恶意文件），已拒绝读取。请重新保存工作簿后再报送。",
     "unknown": "无法识别的文件格式，不是 .xlsx 工作簿。请报送填好的 .xlsx 填报工作簿。",
 }
-CONVERTIBLE = ("xls", "ods")
+CONVERTIBLE = ("xls", "ods", "fods")
 # May be a published report, which tianbao.docreader reads ("unknown": GB18030 text, or UTF-8
 # whose first 4 KB end inside a character).
-DOCUMENT_KINDS = ("docx", "html", "text", "unknown", "pdf")
+DOCUMENT_KINDS = ("docx", "html", "text", "csv", "unknown", "pdf")
+# Excel and WPS keep "~$<name>" beside an open workbook: a few bytes naming who has it open.
+_OWNER_FILE_PREFIX = "~$"
 
 
 @dataclass
@@ -81,6 +97,12 @@ class ImportOutcome:
     report: Report | None
     findings: list[Finding]
     sha256: str
+    # How the file is named to the clerk (path relative to the input folder, printable).
+    name: str = ""
+    saved_at: str | None = None  # when the workbook was last saved, as it states
+
+    def __post_init__(self) -> None:
+        self.name = self.name or shown_name(self.source.name)
 
     @property
     def rejected(self) -> bool:
@@ -89,7 +111,7 @@ class ImportOutcome:
         if self.from_document:
             # A published report cannot be sent back: it is kept with its errors (unless another
             # file already gave this unit's report).
-            return any(f.rule == "identity.duplicate" for f in self.findings)
+            return any(f.rule == "identity.duplicate" and f.is_error for f in self.findings)
         return any(f.is_error for f in self.findings)
 
     @property
@@ -131,58 +153,63 @@ def _convert_to_xlsx(data: bytes, name: str, kind: str) -> bytes:
         source.write_bytes(data)
         try:
             target = convert(source, "xlsx", Path(folder) / "out")
-        except OfficeError as exc:
-            raise Rejected(f"{REJECTIONS[kind]}（自动转换失败：{exc}）") from exc
+        except OfficeError as exc:  # its message is Chinese and names no temporary file
+            raise Rejected(f"{REJECTIONS[kind]}（已尝试用 LibreOffice 自动转换，但{exc}）") from exc
         return target.read_bytes()
 
 
 def import_file(
     path: Path, form: Form, *, roster: Roster | None = None, year: int | None = None, strict: bool = False,
-    convert: bool = False, limits: Limits = DEFAULT_LIMITS, unit_name: str | None = None,
+    convert: bool = False, limits: Limits = DEFAULT_LIMITS, name: str | None = None, unit_name: str | None = None,
 ) -> ImportOutcome:
-    """Read one submitted file into a report with findings; never raises for a bad file."""
-    return _import(path, form, ReadOptions(roster, year, strict, unit_name), convert, limits)[0]
+    """Read one submitted file into a report with findings; never raises for a bad file.
+    `name` is how the file is shown (default: its name); `unit_name` names the unit of a
+    published report that states none."""
+    return _import(path, form, ReadOptions(roster, year, strict, unit_name), convert, limits, name)[0]
 
 
 def _import(path: Path, form: Form, options: ReadOptions, convert_other: bool,
-            limits: Limits) -> tuple[ImportOutcome, ReadResult | None]:
+            limits: Limits, name: str | None = None) -> tuple[ImportOutcome, ReadResult | None]:
     sha = ""
+    name = name or shown_name(path.name)
     try:
         if path.stat().st_size > limits.max_file_bytes:
             raise file_too_large(path.stat().st_size, limits)
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        result, notes = _read(data, path.name, form, options, convert_other, limits)
+        result, notes = _read(data, name, form, options, convert_other, limits)
     except LimitExceeded as exc:
         finding = error("file.unreadable", str(exc), exc.sheet, exc.cell, exc.expected, exc.found)
-        return ImportOutcome(path, None, [finding], sha), None
+        return ImportOutcome(path, None, [finding], sha, name), None
     except (Rejected, XlsxError) as exc:
-        return ImportOutcome(path, None, [error("file.unreadable", str(exc))], sha), None
+        return ImportOutcome(path, None, [error("file.unreadable", str(exc))], sha, name), None
     except OSError as exc:
         message = f"文件无法读取（{exc.strerror or exc}）。"
-        return ImportOutcome(path, None, [error("file.unreadable", message)], sha), None
+        return ImportOutcome(path, None, [error("file.unreadable", message)], sha, name), None
     except Exception as exc:  # a hostile or broken file must never stop the batch
         message = f"文件无法读取（{type(exc).__name__}），可能已损坏。请重新保存后再报送。"
-        return ImportOutcome(path, None, [error("file.unreadable", message)], sha), None
+        return ImportOutcome(path, None, [error("file.unreadable", message)], sha, name), None
     findings = notes + result.findings
     report = result.report
     if report is not None:
         report.findings = findings  # one list for outcome and report: a finding added later reaches both
         report.provenance = Provenance(
             source_kind=result.meta.get("source_kind", "workbook"),  # type: ignore[arg-type]
-            source_file=path.name, sha256=sha, generated_at=result.meta.get("generated_at"),
+            source_file=name, sha256=sha, generated_at=result.meta.get("generated_at"),
             imported_at=_now(), tool_version=__version__,
         )
-    return ImportOutcome(path, report, findings, sha), result
+    return ImportOutcome(path, report, findings, sha, name, result.meta.get("saved_at")), result
 
 
 def _read(data: bytes, name: str, form: Form, options: ReadOptions, convert_other: bool,
           limits: Limits) -> tuple[ReadResult, list[Finding]]:
     kind = sniff(data)
+    if PurePath(name).name.startswith(_OWNER_FILE_PREFIX) and kind != "xlsx" and len(data) < 4096:
+        raise Rejected(REJECTIONS["lock"])
     if kind in DOCUMENT_KINDS and sniff_document(data):
         return _read_document(data, name, form, options, kind), []
     xlsx, notes = workbook_bytes(data, name, convert_other, kind)
-    return read_workbook(XlsxPackage(xlsx, limits), form, options), notes
+    return read_workbook(XlsxPackage(xlsx, limits), form, options, name), notes
 
 
 def _read_document(data: bytes, name: str, form: Form, options: ReadOptions, kind: str) -> ReadResult:
@@ -193,7 +220,7 @@ def _read_document(data: bytes, name: str, form: Form, options: ReadOptions, kin
         raise Rejected(f"{what}它也不能作为已发布的年报读取：{findings[0].message}" if what else findings[0].message)
     if options.roster is not None:
         findings += apply_roster(form, report, options.roster)
-    identity = _identity_findings(form, report, {}, options)
+    identity = _identity_findings(form, report, options)
     return ReadResult(report, identity + findings, meta={"source_kind": "document"})
 
 
@@ -205,6 +232,8 @@ def _read_document(data: bytes, name: str, form: Form, options: ReadOptions, kin
 class BatchResult:
     outcomes: list[ImportOutcome]
     written: dict[Path, Path] = field(default_factory=dict)  # source -> JSON
+    # Report JSONs an earlier import left that no longer hold, moved into the history folder.
+    set_aside: list[Path] = field(default_factory=list)
 
     @property
     def accepted(self) -> list[ImportOutcome]:
@@ -220,73 +249,89 @@ _JUNK = {"thumbs.db", "desktop.ini"}
 
 def collect_inputs(paths: Iterable[Path], outdir: Path | None = None) -> list[Path]:
     """Files named and files inside folders (recursively), skipping Office lock files, hidden
-    files, the junk operating systems leave in folders, and our own outputs."""
+    files, the junk operating systems leave in folders, and our own outputs: all of an output
+    folder inside an input folder, and when the output folder is an input folder (or holds
+    one), the JSON, findings files and history it holds."""
     found: list[Path] = []
-    skip = outdir.resolve() if outdir else None
+    out = outdir.resolve() if outdir else None
     for path in paths:
         if path.is_dir():
+            inside = out is not None and out != path.resolve() and path.resolve() in out.parents
             for child in sorted(path.rglob("*")):
                 if not child.is_file() or child.name.startswith(("~$", ".")) or child.name.lower() in _JUNK:
                     continue
                 if any(part.startswith(".") or part == "__MACOSX" for part in child.relative_to(path).parts[:-1]):
                     continue
-                if skip is not None and skip in child.resolve().parents:
+                if out is not None and ((inside and out in child.resolve().parents) or _is_output(child, out)):
                     continue
                 found.append(child)
         elif path.is_file():
             found.append(path)
         else:
-            raise UserError(f"找不到文件或文件夹：{path}")
+            raise UserError(f"找不到文件或文件夹：{shown_name(str(path))}")
     unique = list(dict.fromkeys(found))
     if not unique:
         raise UserError("没有找到要导入的文件")
     return unique
 
 
+def _is_output(path: Path, outdir: Path) -> bool:
+    """A file an import writes into `outdir` (a report JSON, the findings, the history)."""
+    resolved = path.resolve()
+    if resolved.parent == outdir:
+        return resolved.suffix.lower() == ".json" or resolved.name in (FINDINGS_CSV, FINDINGS_XLSX)
+    return (outdir / HISTORY_FOLDER) in resolved.parents
+
+
 _WORKER: dict[str, Form] = {}
 Imported = tuple[ImportOutcome, str | None]  # an outcome and, when accepted, its report JSON
 
 
-def _import_one(path: Path, form: Form, options: dict[str, object]) -> Imported:
-    outcome = import_file(path, form, **options)  # type: ignore[arg-type]
+def _import_one(item: tuple[Path, str], form: Form, options: dict[str, object]) -> Imported:
+    path, name = item
+    outcome = import_file(path, form, name=name, **options)  # type: ignore[arg-type]
     return outcome, (outcome.report.to_json() if outcome.report is not None and not outcome.rejected else None)
 
 
-def _worker_import(source: str, options: dict[str, object], path: Path) -> Imported:
+def _worker_import(source: str, options: dict[str, object], item: tuple[Path, str]) -> Imported:
     """One file in a pool process; the JSON is rendered there too, in parallel."""
     form = _WORKER.get(source)
     if form is None:
         form = _WORKER[source] = resolve_form(source)
-    return _import_one(path, form, options)
+    return _import_one(item, form, options)
 
 
 def import_many(
     paths: list[Path], form: Form, *, roster: Roster | None = None, year: int | None = None, strict: bool = False,
-    convert: bool = False, jobs: int = 1, limits: Limits = DEFAULT_LIMITS, unit_name: str | None = None,
+    convert: bool = False, jobs: int = 1, limits: Limits = DEFAULT_LIMITS, names: dict[Path, str] | None = None,
+    unit_name: str | None = None,
 ) -> Iterator[Imported]:
-    """(outcome, report JSON or None) for every file, in input order.
+    """(outcome, report JSON or None) for every file, in input order; `names` says how each
+    file is shown (default: its name).
 
     Each file is read in a worker process and cut off after `limits.max_seconds` (a file
     that hangs or exhausts its worker is reported and the batch goes on); with max_seconds
     0 the files are read in this process, one after another."""
     options = {"roster": roster, "year": year, "strict": strict, "convert": convert, "limits": limits,
                "unit_name": unit_name}
+    items = [(path, (names or {}).get(path) or shown_name(path.name)) for path in dict.fromkeys(paths)]
     if limits.max_seconds <= 0:
-        for path in paths:
-            yield _import_one(path, form, options)
+        for item in items:
+            yield _import_one(item, form, options)
         return
     _WORKER[form.source] = form  # forked workers inherit the loaded form
     pool = TimedPool(partial(_worker_import, form.source, options), jobs, limits.max_seconds)
-    done: dict[Path, Imported] = {}
+    done: dict[tuple[Path, str], Imported] = {}
     following = 0
-    for path, result in pool.run(list(dict.fromkeys(paths))):
-        done[path] = _failed(path, result, limits) if isinstance(result, Failed) else result
-        while following < len(paths) and paths[following] in done:
-            yield done[paths[following]]
+    for item, result in pool.run(items):
+        done[item] = _failed(item, result, limits) if isinstance(result, Failed) else result
+        while following < len(items) and items[following] in done:
+            yield done.pop(items[following])
             following += 1
 
 
-def _failed(path: Path, failure: Failed, limits: Limits) -> Imported:
+def _failed(item: tuple[Path, str], failure: Failed, limits: Limits) -> Imported:
+    path, name = item
     if failure.reason == "timeout":
         seconds = f"{limits.max_seconds:g}"
         finding = error("file.timeout", f"读取该文件超过 {seconds} 秒仍未完成，已中止（文件结构异常复杂或已损坏）。"
@@ -299,57 +344,207 @@ def _failed(path: Path, failure: Failed, limits: Limits) -> Imported:
         sha = hashlib.sha256(path.read_bytes()).hexdigest() if path.stat().st_size <= limits.max_file_bytes else ""
     except OSError:
         sha = ""
-    return ImportOutcome(path, None, [finding], sha), None
+    return ImportOutcome(path, None, [finding], sha, name), None
 
 
 def import_batch(
     paths: list[Path], form: Form, outdir: Path, *, roster: Roster | None = None, year: int | None = None,
     strict: bool = False, convert: bool = False, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
+    names: dict[Path, str] | None = None, latest: bool = False,
     on_done: Callable[[ImportOutcome], None] | None = None, on_wait: Callable[[], None] | None = None,
     unit_name: str | None = None,
 ) -> BatchResult:
     """Import every file; write one JSON per accepted report plus findings.csv/.xlsx.
 
+    The folder then holds the latest import of these inputs: a report JSON an earlier import
+    left for one of them (the same file, or the same unit) that this import does not write
+    again is moved into 历史/<time>/, and so is one this import replaces with another file's.
+    Two files for one unit are both refused; with `latest` the one saved last is taken.
+
     Safe to kill and run again: each JSON is written atomically as soon as its file and every
-    file before it are read (so duplicates and names are decided in input order, as in an
-    uninterrupted run), and findings.csv/.xlsx are written last. Imports into the same
-    folder take turns: `on_wait` is called when another one holds the folder."""
+    file before it are read (so names are decided in input order, as in an uninterrupted
+    run); what no longer holds is set aside, and findings.csv/.xlsx written, last. Imports
+    into the same folder take turns: `on_wait` is called when another one holds the folder."""
     paths = list(dict.fromkeys(paths))
     try:
-        return _import_batch(paths, form, outdir, roster, year, strict, convert, jobs, limits, on_done, on_wait,
-                             unit_name)
+        return _Batch(form, outdir, latest).run(
+            paths, names or {}, {"roster": roster, "year": year, "strict": strict, "convert": convert, "jobs": jobs,
+                                 "limits": limits, "unit_name": unit_name}, on_done, on_wait)
     except OSError as exc:  # reading inputs never raises: this is the output folder
-        raise UserError(f"无法写入输出文件夹 {outdir}（{exc.strerror or exc}）") from exc
+        raise UserError(f"无法写入输出文件夹 {shown_name(str(outdir))}（{exc.strerror or exc}）") from exc
 
 
-def _import_batch(
-    paths: list[Path], form: Form, outdir: Path, roster: Roster | None, year: int | None, strict: bool,
-    convert: bool, jobs: int, limits: Limits, on_done: Callable[[ImportOutcome], None] | None,
-    on_wait: Callable[[], None] | None, unit_name: str | None,
-) -> BatchResult:
-    outdir.mkdir(parents=True, exist_ok=True)
-    result = BatchResult([])
-    with _folder_lock(outdir, on_wait), ThreadPoolExecutor(max_workers=8) as writers:
-        _remove_leftovers(outdir)
-        first: dict[tuple[str, int], ImportOutcome] = {}
-        used: set[str] = set()
-        writes = []
-        for outcome, text in import_many(paths, form, roster=roster, year=year, strict=strict, convert=convert,
-                                         jobs=jobs, limits=limits, unit_name=unit_name):
-            result.outcomes.append(outcome)
-            _reject_duplicate(outcome, first)
-            if not outcome.rejected and outcome.report is not None:
-                target = outdir / _unique(report_filename(outcome.report, outcome.source), used)
-                result.written[outcome.source] = target
-                # write_atomic fsyncs each file; threads let those waits overlap.
-                writes.append(writers.submit(write_atomic, target, text or outcome.report.to_json()))
-            if on_done:
-                on_done(outcome)
-        for write in writes:
-            write.result()
-        write_atomic(outdir / FINDINGS_CSV, findings_csv(result))
-        write_atomic(outdir / FINDINGS_XLSX, findings_xlsx(result))
-    return result
+HISTORY_FOLDER = "历史"
+UnitKey = tuple[str, int]
+
+
+def _unit_key(report: Report) -> UnitKey:
+    return report.unit.code or report.unit.name, report.year
+
+
+@dataclass
+class _Earlier:
+    """A report JSON an earlier import left in the output folder."""
+
+    key: UnitKey
+    source_file: str
+    sha256: str
+
+
+def _earlier_report(path: Path) -> _Earlier | None:
+    """What a JSON in the output folder says about itself; None when it is not a unit report
+    an import wrote (then it is left alone)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        unit, provenance = data["unit"], data["provenance"]
+        if data.get("kind") != "unit" or not provenance.get("imported_at"):
+            return None
+        return _Earlier((unit.get("code") or unit["name"], int(data["year"])), provenance.get("source_file") or "",
+                        provenance.get("sha256") or "")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+class _Batch:
+    """One import into one output folder, holding its lock."""
+
+    def __init__(self, form: Form, outdir: Path, latest: bool) -> None:
+        self.form, self.outdir, self.latest = form, outdir, latest
+        self.history: Path | None = None
+        self.result = BatchResult([])
+        self.wrote: set[Path] = set()
+
+    def run(self, paths: list[Path], names: dict[Path, str], options: dict[str, Any],
+            on_done: Callable[[ImportOutcome], None] | None, on_wait: Callable[[], None] | None) -> BatchResult:
+        self.outdir.mkdir(parents=True, exist_ok=True)
+        with _folder_lock(self.outdir, on_wait), ThreadPoolExecutor(max_workers=8) as writers:
+            _remove_leftovers(self.outdir)
+            self.earlier = {path: found for path in sorted(self.outdir.glob("*.json"))
+                            if (found := _earlier_report(path)) is not None}
+            chosen: dict[UnitKey, ImportOutcome] = {}  # the file each unit's JSON now holds
+            claims: dict[UnitKey, list[ImportOutcome]] = {}
+            targets: dict[UnitKey, Path] = {}
+            used: set[str] = set()
+            pending: dict[Path, Future[None]] = {}
+            for outcome, text in import_many(paths, self.form, names=names, **options):
+                self.result.outcomes.append(outcome)
+                report = outcome.report
+                if not outcome.rejected and report is not None:
+                    key = _unit_key(report)
+                    claims.setdefault(key, []).append(outcome)
+                    if key not in targets:
+                        targets[key] = self.outdir / _unique(report_filename(report, outcome.name), used)
+                    if key not in chosen or (self.latest and _newer(outcome, chosen[key])):
+                        chosen[key] = outcome
+                        target = targets[key]
+                        if target in pending:  # the same file: one write after the other
+                            pending[target].result()
+                        # write_atomic fsyncs each file; threads let those waits overlap.
+                        pending[target] = writers.submit(self._write, target, text or report.to_json(),
+                                                         outcome.sha256)
+                if on_done:
+                    on_done(outcome)
+            for write in pending.values():
+                write.result()
+            for key, group in claims.items():
+                kept = _settle_duplicates(group, self.latest)
+                if kept is not None:
+                    self.result.written[kept.source] = targets[key]
+                    if len(group) > 1 and kept.report is not None:  # its JSON now notes the others
+                        write_atomic(targets[key], kept.report.to_json())
+            self._set_aside_stale()
+            write_atomic(self.outdir / FINDINGS_CSV, findings_csv(self.result))
+            write_atomic(self.outdir / FINDINGS_XLSX, findings_xlsx(self.result))
+        return self.result
+
+    def _write(self, target: Path, text: str, sha256: str) -> None:
+        """Write a report JSON; one an earlier import left there from another file goes to history."""
+        before = self.earlier.get(target)
+        if before is not None and before.sha256 != sha256 and target.exists():
+            self._set_aside(target)
+        write_atomic(target, text)
+        self.wrote.add(target)
+
+    def _set_aside_stale(self) -> None:
+        """Earlier report JSONs of this import's inputs (same file or same unit) that it did
+        not write again: that file or unit is refused now, so its old numbers must not stay."""
+        written = set(self.result.written.values())
+        names = {o.name for o in self.result.outcomes}
+        units = {_unit_key(o.report) for o in self.result.outcomes if o.report is not None}
+        for path in sorted(self.outdir.glob("*.json")):
+            if path in written:
+                continue
+            before = self.earlier.get(path)
+            if before is None and path in self.wrote:  # written by this import, then refused as a duplicate
+                path.unlink()
+            elif before is not None and (before.source_file in names or before.key in units):
+                self._set_aside(path)
+
+    def _set_aside(self, path: Path) -> None:
+        """Move a report JSON into 历史/<time of this import>/ (a rename: atomic, never lost)."""
+        if self.history is None:
+            stamp = datetime.now().strftime("%Y-%m-%d_%H%M%S")
+            folder, number = self.outdir / HISTORY_FOLDER / stamp, 2
+            while folder.exists():
+                folder, number = self.outdir / HISTORY_FOLDER / f"{stamp}_{number}", number + 1
+            self.history = folder
+        self.history.mkdir(parents=True, exist_ok=True)
+        os.replace(path, self.history / path.name)
+        self.result.set_aside.append(self.history / path.name)
+
+
+def _saved(outcome: ImportOutcome) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(outcome.saved_at) if outcome.saved_at else None
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.astimezone()) if moment else None
+
+
+def _newer(candidate: ImportOutcome, current: ImportOutcome) -> bool:
+    a, b = _saved(candidate), _saved(current)
+    return a is not None and b is not None and a > b
+
+
+def _shown_time(outcome: ImportOutcome) -> str:
+    moment = _saved(outcome)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "保存时间不详"
+
+
+def _settle_duplicates(group: list[ImportOutcome], latest: bool) -> ImportOutcome | None:
+    """The file whose report stands for its unit: the only one, or with `latest` the one saved
+    last; the others (all of them when there is no such file) are refused with identity.duplicate."""
+    if len(group) == 1:
+        return group[0]
+    times = [_saved(o) for o in group]
+    newest = max(group, key=lambda o: _saved(o) or datetime.min.astimezone()) if all(times) else None
+    if newest is not None and sum(1 for t in times if t == _saved(newest)) > 1:
+        newest = None
+    report = group[0].report
+    unit = f"“{report.unit.name}”{report.year} 年度" if report is not None else ""
+    listed = "、".join(f"{o.name}（保存于 {_shown_time(o)}）" for o in group)
+    if newest is None:
+        which = "无法从工作簿记录的保存时间判断哪一份较新。"
+    else:
+        which = f"按工作簿记录的保存时间，{newest.name} 较新。"
+    kept = newest if latest else None
+    for outcome in group:
+        others = "、".join(o.name for o in group if o is not outcome)
+        if outcome is kept:
+            outcome.findings.append(warning(  # the report's list is this same list
+                "identity.duplicate", f"本批文件中还有 {others} 也是{unit}的报告；按 --latest 采用了保存时间"
+                f"最新的本文件（{listed}）。", expected=outcome.name, found=others))
+            continue
+        if kept is not None:
+            message = (f"本批文件中 {kept.name} 也是{unit}的报告，且保存时间较新，已按 --latest 采用那一份，"
+                       f"本文件未导入（{listed}）。")
+        else:
+            message = (f"本批文件中有 {len(group)} 份{unit}的报告：{listed}。{which}同一单位只能导入一份，"
+                       "这几份都已退回。请确认哪一份是最终版本，只保留那一份再导入"
+                       + ("。" if latest or newest is None else "，或加上 --latest 采用保存时间最新的一份。"))
+        outcome.findings.append(error("identity.duplicate", message, expected=kept.name if kept else others,
+                                      found=outcome.name))
+    return kept
 
 
 @contextmanager
@@ -405,23 +600,9 @@ def _remove_leftovers(folder: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _reject_duplicate(outcome: ImportOutcome, first: dict[tuple[str, int], ImportOutcome]) -> None:
-    """Two accepted files for one unit and year would be summed twice: keep the first."""
-    report = outcome.report
-    if outcome.rejected or report is None:
-        return
-    key = (report.unit.code or report.unit.name, report.year)
-    if key not in first:
-        first[key] = outcome
-    else:
-        finding = error("identity.duplicate", f"本批文件中 {first[key].source.name} 也是“{report.unit.name}”"
-                        f"{report.year} 年度的报告，同一单位只能导入一份。请确认哪一份是最终版本，只保留那一份再导入。",
-                        found=outcome.source.name, expected=first[key].source.name)
-        outcome.findings.append(finding)  # the report's list is this same list
-
-
-def report_filename(report: Report, source: Path) -> str:
-    parts = [p for p in (report.unit.code, report.unit.name) if p] or [source.stem]
+def report_filename(report: Report, source: str) -> str:
+    """The JSON's file name: unit code, name and year (else the stem of `source`, as shown)."""
+    parts = [p for p in (report.unit.code, report.unit.name) if p] or [PurePath(source).stem]
     name = "_".join([*parts, str(report.year)]) if report.year else "_".join(parts)
     return _UNSAFE_FILENAME.sub("_", name).strip(" .") + ".json"
 
@@ -454,7 +635,7 @@ def _finding_rows(result: BatchResult) -> list[list[str]]:
     rows = []
     for outcome in result.outcomes:
         for f in outcome.findings:
-            rows.append([outcome.source.name, status(outcome), "错误" if f.is_error else "警告", f.rule,
+            rows.append([outcome.name, status(outcome), "错误" if f.is_error else "警告", f.rule,
                          f.sheet or "", f.cell or "", f.expected or "", f.found or "", f.message])
     return rows
 
@@ -465,10 +646,10 @@ def _file_rows(result: BatchResult) -> list[list[str | int]]:
         report = outcome.report
         written = result.written.get(outcome.source)
         rows.append([
-            outcome.source.name, status(outcome),
+            outcome.name, status(outcome),
             report.unit.code if report else "", report.unit.name if report else "",
             report.year if report and report.year else "", sum(1 for f in outcome.findings if f.is_error),
-            outcome.warnings, written.name if written else "", outcome.sha256,
+            outcome.warnings, shown_name(written.name) if written else "", outcome.sha256,
         ])
     return rows
 
@@ -538,7 +719,7 @@ def annotate(path: Path, form: Form, output: Path, *, roster: Roster | None = No
     a first sheet listing the findings with links. The department's own file is only read."""
     outcome, read = _import(path, form, ReadOptions(roster, year, strict), convert, limits)
     if outcome.report is None or read is None:
-        raise UserError(f"{path.name}：{outcome.findings[0].message}")
+        raise UserError(f"{outcome.name}：{outcome.findings[0].message}")
     report = outcome.report.model_copy(deep=True)
     report.findings = []
     findings = outcome.findings
@@ -550,7 +731,7 @@ def annotate(path: Path, form: Form, output: Path, *, roster: Roster | None = No
     book.write_form()
     _restore_rejected_inputs(book, form, read)
     _annotate_other_cells(book, form, notes)
-    _write_listing(book, listing, path.name, findings)
+    _write_listing(book, listing, outcome.name, findings)
     write_atomic(output, book.finish())
     return outcome
 
@@ -618,7 +799,7 @@ def findings_table(outcomes: list[ImportOutcome]) -> Group:
     for outcome in outcomes:
         verdict = status(outcome)
         colour = "red" if outcome.rejected else ("yellow" if outcome.warnings else "green")
-        table = Table(title=f"[bold]{outcome.source.name}[/bold]  [{colour}]{verdict}[/{colour}]",
+        table = Table(title=f"[bold]{escape(outcome.name)}[/bold]  [{colour}]{verdict}[/{colour}]",
                       title_justify="left", header_style="bold", expand=True, show_edge=False)
         table.add_column("类别", no_wrap=True)
         table.add_column("位置", style="cyan", no_wrap=True)
@@ -629,7 +810,7 @@ def findings_table(outcomes: list[ImportOutcome]) -> Group:
             place = f"{cells[0][0]}!{cells[0][1]}" if cells else (finding.sheet or "")
             kind = "[red]错误[/red]" if finding.is_error else "[yellow]警告[/yellow]"
             table.add_row(kind, place, finding.message, finding.found or "")
-        clean = Text.from_markup(f"[bold]{outcome.source.name}[/bold]  [green]{verdict}[/green]：没有发现问题")
+        clean = Text.from_markup(f"[bold]{escape(outcome.name)}[/bold]  [green]{verdict}[/green]：没有发现问题")
         tables.append(table if outcome.findings else clean)
     return Group(*tables)
 

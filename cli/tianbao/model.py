@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tianbao.formdef import Form, TableSection
+from tianbao.names import shown_name
 
 SCHEMA_VERSION = 1
 
@@ -186,15 +187,15 @@ def load_report(path: str | Path, form: Form | None = None) -> Report:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportLoadError(f"{path.name}: 不是有效的 JSON 报告文件（{exc}）") from exc
+        raise ReportLoadError(f"{shown_name(path.name)}: 不是有效的 JSON 报告文件（{exc}）") from exc
     try:
         report = Report.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ReportLoadError(f"{path.name}: 报告 JSON 的 {where} 不符合格式：{first['msg']}") from exc
+        raise ReportLoadError(f"{shown_name(path.name)}: 报告 JSON 的 {where} 不符合格式：{first['msg']}") from exc
     if form is not None:
-        conform(report, form, path.name)
+        conform(report, form, shown_name(path.name))
     return report
 
 

@@ -13,23 +13,30 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation, localcontext
 from functools import lru_cache
+from pathlib import PurePath
 
 from tianbao.cells import Cell, Range, column_index
+from tianbao.distribute import file_name_part
 from tianbao.formdef import FieldsSection, Form, InputCell, TableSection
 from tianbao.model import FieldValue, Finding, Number, Report, Unit, empty_report
 from tianbao.roster import Roster
-from tianbao.rules import check_report, computed_formula, recompute, stated_total_findings
-from tianbao.writer import IDENTITY_KEYS, MAX_AMOUNT, MAX_COUNT, META_SHEET
+from tianbao.rules import check_formula, check_report, computed_formula, expand_rule, recompute, stated_total_findings
+from tianbao.writer import MAX_AMOUNT, MAX_COUNT, META_SHEET, number_cells, numbers_fingerprint
 from tianbao.xlsx import RawCell, SheetData, SheetInfo, WorkbookInfo, XlsxPackage
 
 # The sheet `tianbao annotate` puts first; a corrected return may still carry it.
 ANNOTATION_SHEET = "错误清单"
 
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．，－＋", "0123456789.,-+")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+# ASCII digits only ([0-9], never \d): a Chinese keyboard types ASCII or full-width digits, and
+# Decimal() would silently read Arabic-Indic or other scripts' digits.
+_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+_EXPONENT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+$")
+# How a spreadsheet stores a number (<v>): exponents allowed, nothing but ASCII.
+_STORED_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+_THOUSANDS = re.compile(r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
 _SPACES = " \t\r\n\u3000\u00a0"
-_DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_DATE_TEXT = re.compile(r"^([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?$")
 
 
 @dataclass
@@ -63,10 +70,14 @@ def warning(rule: str, message: str, sheet: str | None = None, cell: str | None 
                    expected=expected, found=found)
 
 
-def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> ReadResult:
-    """Read one workbook package (XlsxError propagates for unreadable packages)."""
+def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions, file_name: str | None = None) -> ReadResult:
+    """Read one workbook package (XlsxError propagates for unreadable packages); `file_name`,
+    the name it was submitted under, is checked against the identity it carries."""
     book = package.workbook()
-    meta, findings = read_identity(package, book)
+    meta, findings, sources = read_identity(package, book)
+    saved_at = package.saved_at()
+    if saved_at:
+        meta["saved_at"] = saved_at
     stop = _identity_stop(form, meta)
     if stop is not None:
         return ReadResult(None, [*findings, stop], meta=meta)
@@ -76,6 +87,7 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> Rea
                                 found=str(book.external_links)))
     sheets, structure = _load_sheets(package, book, form)
     structure += label_findings(form, sheets) + formula_findings(form, sheets) + input_name_findings(form, book)
+    structure += check_cell_findings(form, sheets) + merged_area_findings(form, sheets)
     if not structure and meta.get("fingerprint") and meta["fingerprint"] != form.fingerprint:
         # Same id and version, same labels and formulas: an edited copy of the definition.
         findings.append(warning(
@@ -86,7 +98,10 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> Rea
     findings += structure
     values = _Values(form, sheets, options.strict, book.date1904)
     report = _build_report(form, values)
-    findings += values.findings + _identity_findings(form, report, meta, options)
+    findings += values.findings + _identity_findings(form, report, options)
+    findings += identity_mismatch_findings(form, report, sources, file_name, options.roster)
+    if not any(f.is_error for f in values.findings):  # an unreadable number is not an untouched one
+        findings += unfilled_findings(form, report, meta)
     findings += outside_findings(form, sheets)
     recompute(form, report.tables)
     stated = _stated_tables(form, report, sheets)
@@ -101,10 +116,23 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> Rea
 # Identity
 
 
-def read_identity(package: XlsxPackage, book: WorkbookInfo) -> tuple[dict[str, str], list[Finding]]:
-    """Identity keys from the hidden sheet, then defined names, then custom properties."""
-    meta: dict[str, str] = {}
+# Where a workbook states its identity, as named to the clerk when they disagree.
+IDENTITY_SOURCES = {
+    "sheet": f"隐藏的标识工作表“{META_SHEET}”",
+    "names": "工作簿的定义名称",
+    "properties": "文档属性",
+    "cells": "基本信息单元格",
+    "file": "文件名",
+}
+_UNIT_ROLES = {"unit_name": "单位名称", "unit_code": "单位代码", "unit_level": "单位层级", "year": "报告年度"}
+
+
+def read_identity(package: XlsxPackage,
+                  book: WorkbookInfo) -> tuple[dict[str, str], list[Finding], dict[str, dict[str, str]]]:
+    """Identity keys from the hidden sheet, then defined names, then custom properties
+    (merged in that order), and what each of these sources says on its own."""
     findings: list[Finding] = []
+    sources: dict[str, dict[str, str]] = {"sheet": {}, "names": {}, "properties": {}}
     info = next((s for s in book.sheets if s.name == META_SHEET), None)
     if info is not None:
         if info.state == "visible":
@@ -115,15 +143,18 @@ def read_identity(package: XlsxPackage, book: WorkbookInfo) -> tuple[dict[str, s
         for (row, col), raw in data.cells.items():
             if col == 0 and raw.value:
                 value = data.cells.get((row, 1))
-                meta.setdefault(raw.value, (value.value or "") if value else "")
+                sources["sheet"].setdefault(raw.value, (value.value or "") if value else "")
     for name, text in book.defined_names.items():
         if name.startswith("tianbao_"):
-            meta.setdefault(name.removeprefix("tianbao_"), _name_constant(text))
-    if not all(key in meta for key in IDENTITY_KEYS):
-        for name, text in package.custom_properties().items():
-            if name.startswith("tianbao_"):
-                meta.setdefault(name.removeprefix("tianbao_"), text)
-    return meta, findings
+            sources["names"].setdefault(name.removeprefix("tianbao_"), _name_constant(text))
+    for name, text in package.custom_properties().items():
+        if name.startswith("tianbao_"):
+            sources["properties"].setdefault(name.removeprefix("tianbao_"), text)
+    meta: dict[str, str] = {}
+    for values in sources.values():
+        for key, value in values.items():
+            meta.setdefault(key, value)
+    return meta, findings, sources
 
 
 def _name_constant(text: str) -> str:
@@ -171,15 +202,54 @@ def _load_sheets(package: XlsxPackage, book: WorkbookInfo, form: Form) -> tuple[
             message = f"缺少工作表“{name}”（可能被删除或改名）。请使用下发的模板填写，不要删除或改名工作表。"
             found = "（无）"
         findings.append(error("tamper.sheet", message, sheet=name, expected=name, found=found))
-    if extra and not (len(missing) == 1 and len(extra) == 1):
-        findings.append(warning("tamper.extra_sheet", f"工作簿中多出工作表：{'、'.join(extra)}，其中的内容不会被导入。",
-                                found="、".join(extra)))
     sheets = {}
     for name in expected:
         info: SheetInfo | None = by_name.get(name)
         if info is not None:
             sheets[name] = package.sheet(info)
+    if extra and not (len(missing) == 1 and len(extra) == 1):
+        copies = copy_findings(form, sheets, {name: package.sheet(by_name[name]) for name in extra})
+        findings += copies
+        others = [name for name in extra if name not in {f.sheet for f in copies}]
+        if others:
+            listed = "、".join(others)
+            findings.append(warning("tamper.extra_sheet", f"工作簿中多出工作表：{listed}，其中的内容不会被导入。",
+                                    found=listed))
     return sheets, findings
+
+
+def _content(raw: RawCell | None) -> str:
+    if raw is None:
+        return ""
+    return "=" + raw.formula.removeprefix("=") if raw.formula else (raw.value or "").strip(_SPACES)
+
+
+def copy_findings(form: Form, sheets: dict[str, SheetData], extra: dict[str, SheetData]) -> list[Finding]:
+    """An extra sheet with the labels of a form sheet is a copy of it ("表二 (2)"). Only the
+    original is read: a copy holding other values than the original is an error naming it."""
+    labels: dict[str, list[tuple[Cell, str]]] = {}
+    for sheet, cell, text in _label_positions(form):
+        labels.setdefault(sheet, []).append((cell, text))
+    findings = []
+    for name, data in extra.items():
+        original = next((sheet for sheet, placed in labels.items() if sheet in sheets
+                         and all(_same_label(_text(data.at(cell)), text) for cell, text in placed)), None)
+        if original is None:
+            continue
+        differing = [c for c in form.input_cells if c.sheet == original
+                     and _content(data.at(c.cell)) not in ("", _content(sheets[original].at(c.cell)))]
+        if not differing:
+            continue
+        shown = "、".join(c.a1 for c in differing[:5]) + ("等" if len(differing) > 5 else "")
+        first = differing[0]
+        findings.append(error(
+            "tamper.sheet_copy",
+            f"工作表“{name}”是“{original}”的副本，其中 {shown} 共 {len(differing)} 个单元格的内容与“{original}”不同，"
+            f"而导入只读取“{original}”，副本中的内容不会被导入。请把要报送的内容填在“{original}”中，并删除工作表“{name}”。",
+            name, ",".join(c.a1 for c in differing), _content(sheets[original].at(first.cell)) or "（空）",
+            _clip(_content(data.at(first.cell))),
+        ))
+    return findings
 
 
 def _text(raw: RawCell | None) -> str:
@@ -262,8 +332,95 @@ def input_name_findings(form: Form, book: WorkbookInfo) -> list[Finding]:
     return findings
 
 
+_QUOTED_SHEET = re.compile(r"'((?:[^']|'')+)'!")
+
+
 def normalise_formula(text: str) -> str:
+    # Clients differ in quoting sheet names ('基本信息'!B5 or 基本信息!B5): compare unquoted.
+    text = _QUOTED_SHEET.sub(lambda m: m.group(1).replace("''", "'") + "!", text)
     return re.sub(r"[\s$]", "", text).removeprefix("=").upper()
+
+
+@lru_cache(maxsize=8)
+def _check_cells(form: Form) -> list[tuple[str, Cell, str]]:
+    """(sheet, cell, formula) of every ✓/✗ check cell the workbook carries."""
+    found = []
+    for rule in form.spec.rules:
+        if rule.check is None:
+            continue
+        for instance in expand_rule(form, rule):
+            if instance.check_cell is not None:
+                formula = check_formula(form, instance, rule.check.sheet)
+                found.append((rule.check.sheet, Cell.parse(instance.check_cell), formula))
+    return found
+
+
+def check_cell_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
+    """A check cell overwritten (a constant "✓") no longer shows whether the numbers agree."""
+    findings = []
+    for sheet, cell, expected in _check_cells(form):
+        data = sheets.get(sheet)
+        if data is None:
+            continue
+        raw = data.at(cell)
+        if raw is not None and raw.formula and normalise_formula(raw.formula) == normalise_formula(expected):
+            continue
+        where = f"{sheet}!{cell.a1}"
+        if raw is None or raw.is_empty:
+            message, found = f"{where} 的校验公式被删除了（现在是空白）。", "（空）"
+        elif not raw.formula:
+            found = _text(raw)
+            message = f"{where} 的校验公式被改成了固定内容“{_clip(found)}”，不再随数字变化。"
+        else:
+            found = "=" + raw.formula.removeprefix("=")
+            message = f"{where} 的校验公式被改为 {_clip(found)}。"
+        message += "校验结果应由公式自动计算，请使用下发的模板重新填写。"
+        findings.append(error("tamper.check", message, sheet, cell.a1, expected, found))
+    return findings
+
+
+@lru_cache(maxsize=8)
+def _merged_areas(form: Form) -> list[tuple[str, Range, InputCell | None, str]]:
+    """(sheet, range, input cell or None, label text) of every area the workbook merges
+    into one cell: only its first cell is read, so the others must stay empty."""
+    areas: list[tuple[str, Range, InputCell | None, str]] = []
+    for cell in form.input_cells:
+        if cell.merge is not None and not cell.merge.is_single:
+            areas.append((cell.sheet, cell.merge, cell, cell.label))
+    for section in form.tables:
+        origin = form.origin(section)
+        for label in section.labels:
+            rng = Range.parse(label.range).shifted(origin)
+            if not rng.is_single:
+                areas.append((section.sheet, rng, None, label.text))
+    for rule in form.spec.rules:
+        if rule.check and rule.check.label and not Range.parse(rule.check.label.range).is_single:
+            areas.append((rule.check.sheet, Range.parse(rule.check.label.range), None, rule.check.label.text))
+    return areas
+
+
+def merged_area_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
+    """Content typed into a merged area after it was unmerged is never read: say where it is."""
+    findings = []
+    for sheet, area, input_cell, text in _merged_areas(form):
+        data = sheets.get(sheet)
+        if data is None:
+            continue
+        first = area.first
+        for cell in area.cells():
+            raw = data.at(cell)
+            if cell == first or raw is None or (not raw.formula and (raw.value or "").strip(_SPACES) == ""):
+                continue
+            found = _clip(_text(raw) or "=" + (raw.formula or "").removeprefix("="))
+            if input_cell is not None:
+                message = (f"“{text}”应填在 {sheet}!{first.a1}（{area.first.a1}:{area.last.a1} 原是合并单元格，"
+                           f"只读取 {first.a1}），{cell.a1} 中填写的“{found}”不会被导入。"
+                           f"请把内容填在 {first.a1}，并清空 {cell.a1}。")
+            else:
+                message = (f"{sheet}!{cell.a1} 在标签“{_clip(text)}”的区域 {area.first.a1}:{area.last.a1} 内"
+                           f"（原是合并单元格），不应填写内容，其中的“{found}”不会被导入。请删除；需要说明的情况请写在文字部分。")
+            findings.append(error("tamper.merged_area", message, sheet, cell.a1, "（空）", found))
+    return findings
 
 
 def formula_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
@@ -333,6 +490,12 @@ class _Values:
                 self._add(cell, "error", "value.external", f"填写了引用其他文件的公式 {formula}，请改为直接填写数值。",
                           formula, "数值")
                 return None
+            if raw.value is None:
+                # Written by a script (<f> without <v>): only a spreadsheet program computes it.
+                self._add(cell, "error", "value.formula_without_value",
+                          f"填写的是公式 {formula}，公式的结果没有保存，无法读取。请改为直接填写数值。",
+                          formula, _expected(cell))
+                return None
             self._add(cell, "warning", "value.formula",
                       f"填写的是公式 {formula}，已按计算结果读取；请改为直接填写数值。", formula)
         if raw is None or raw.value is None or raw.value.strip(_SPACES) == "":
@@ -365,12 +528,13 @@ class _Values:
         if raw.kind == "s":
             parsed = _normalise_number_text(text, changes)
             if parsed is None:
-                hint = "只填阿拉伯数字，不要带单位或文字" if re.search(r"\d", text) else "应填写阿拉伯数字，没有请填 0"
-                self._add(cell, "error", "value.text", f"填写了“{_clip(text)}”，{hint}。", text, _expected(cell))
+                self._add(cell, "error", *_not_a_number(text), text, _expected(cell))
                 return None
             number = parsed
         else:
             try:
+                if not _STORED_NUMBER.match(text.strip()):
+                    raise InvalidOperation
                 number = Decimal(text)
             except InvalidOperation:
                 self._add(cell, "error", "value.text", f"的内容“{_clip(text)}”不是数字。", text, _expected(cell))
@@ -516,6 +680,19 @@ def _places(number: Decimal) -> int:
     return max(0, -(exponent + trailing))
 
 
+def _not_a_number(text: str) -> tuple[str, str]:
+    """(rule, message) for number text that `_normalise_number_text` refused."""
+    plain = text.strip(_SPACES).translate(_FULL_WIDTH)
+    if any(char.isdecimal() and not char.isascii() for char in plain):
+        return "value.digits", (f"填写的“{_clip(text)}”中有键盘上的 0–9 以外的数字字符"
+                                "（例如阿拉伯文或其他文字的数字），请用阿拉伯数字 0–9 重新输入。")
+    if _EXPONENT.match(plain):
+        return "value.text", f"填写的“{_clip(text)}”是科学计数法，请直接填写完整的数字（例如 1000，而不是 1e3）。"
+    if re.search(r"[0-9]", plain):
+        return "value.text", f"填写了“{_clip(text)}”，只填阿拉伯数字，不要带单位或文字。"
+    return "value.text", f"填写了“{_clip(text)}”，应填写阿拉伯数字，没有请填 0。"
+
+
 def _normalise_number_text(text: str, changes: list[str]) -> Decimal | None:
     """A number typed as text, with what had to change noted; None when it is no number."""
     value = text
@@ -532,7 +709,7 @@ def _normalise_number_text(text: str, changes: list[str]) -> Decimal | None:
     if not _NUMBER.match(value):
         return None
     number = Decimal(value)
-    if number == number.to_integral_value() and ("." in value or "e" in value.lower()):
+    if number == number.to_integral_value() and "." in value:
         changes.append("去掉了多余的小数点和零")
     return number
 
@@ -562,40 +739,131 @@ def _build_report(form: Form, values: _Values) -> Report:
     return report
 
 
-def _identity_findings(form: Form, report: Report, meta: dict[str, str], options: ReadOptions) -> list[Finding]:
-    findings = []
+def _identity_cell(form: Form, role: str) -> tuple[str, str]:
     basic = form.identity_section
+    field_def = form.field(basic.id, form.identity_fields[role])
+    return basic.sheet, Cell(field_def.row - 1, column_index(basic.input_column)).a1
 
-    def where(role: str) -> tuple[str, str]:
-        field_def = form.field(basic.id, form.identity_fields[role])
-        return basic.sheet, Cell(field_def.row - 1, column_index(basic.input_column)).a1
 
-    for role, what in (("unit_name", "单位名称"), ("unit_code", "单位代码")):
-        given = meta.get(role, "")
-        now = str(report.identity_value(role) or "")
-        if given and now and given != now:
-            sheet, a1 = where(role)
-            findings.append(warning("identity.unit",
-                                    f"{what}“{now}”与下发模板中的“{given}”不一致，请确认这份报告属于哪个单位。",
-                                    sheet, a1, given, now))
-    given_year = meta.get("year", "")
-    if given_year and report.year and given_year != str(report.year):
-        sheet, a1 = where("year")
-        findings.append(warning("identity.year", f"报告年度 {report.year} 与下发模板的年度 {given_year} 不一致。",
-                                sheet, a1, given_year, str(report.year)))
+# distribute's file names: code_name_year.xlsx (a copy may add " (1)" or more after the year).
+_DISTRIBUTED_NAME = re.compile(r"^(?P<code>[^_]*)_(?P<name>.+?)_(?P<year>20[0-9]{2}|2100)(?P<rest>(?:[^0-9].*)?)$")
+_COPY_SUFFIX = re.compile(r"^\s*[(（][0-9]+[)）]$")
+
+
+def _file_name_identity(file_name: str | None, claims: dict[str, dict[str, str]],
+                        roster: Roster | None) -> dict[str, str]:
+    """The unit and year a file name states, when it is one of distribute's names.
+
+    A name exactly in distribute's form counts; a longer one ("…_2025_修改.xlsx") only when
+    its code or name is one the workbook states, or names a roster unit, so that a clerk's
+    own name such as "报告_第2版_2025.xlsx" is not taken for a unit."""
+    if not file_name:
+        return {}
+    match = _DISTRIBUTED_NAME.match(PurePath(file_name.replace("\\", "/")).stem)
+    if match is None:
+        return {}
+    code, name, year = match["code"], match["name"], match["year"]
+    codes = {values["unit_code"] for values in claims.values() if "unit_code" in values}
+    names = {file_name_part(values["unit_name"]): values["unit_name"] for values in claims.values()
+             if "unit_name" in values}
+    exact = match["rest"] == "" or _COPY_SUFFIX.match(match["rest"]) is not None
+    listed = roster is not None and roster.find(code, name) is not None
+    if not (exact or listed or code in codes or name in names):
+        return {}
+    said = {"unit_name": names.get(name, name), "year": year}
+    if code:
+        said["unit_code"] = code
+    return said
+
+
+def identity_mismatch_findings(form: Form, report: Report, sources: dict[str, dict[str, str]],
+                               file_name: str | None, roster: Roster | None) -> list[Finding]:
+    """The unit and year stated by the cells, the hidden sheet, the defined names, the
+    document properties and the distributed file name must agree: otherwise nobody can tell
+    whose numbers these are (locked cells changed, or a workbook saved under another unit's
+    name). Sources a client dropped, and values left empty at generation, are not compared."""
+    claims = {source: {role: values[role].strip() for role in _UNIT_ROLES if values.get(role, "").strip()}
+              for source, values in sources.items()}
+    claims["cells"] = {role: str(value).strip() for role in _UNIT_ROLES
+                       if (value := report.identity_value(role)) not in (None, "", 0)}
+    claims["file"] = _file_name_identity(file_name, claims, roster)
+    findings = []
+    for role, what in _UNIT_ROLES.items():
+        said: dict[str, list[str]] = {}
+        for source, values in claims.items():
+            if role in values:
+                said.setdefault(values[role], []).append(IDENTITY_SOURCES[source])
+        if len(said) < 2:
+            continue
+        sheet, a1 = _identity_cell(form, role)
+        parts = "；".join(f"{'、'.join(where)}为“{_clip(value)}”" for value, where in said.items())
+        named = any(IDENTITY_SOURCES["file"] in where for where in said.values())
+        shown = f"（{file_name}）" if file_name and named else ""
+        generated = next((values[role] for source, values in claims.items()
+                          if source in ("sheet", "names", "properties") and role in values), "")
+        found = "、".join(value for value in said if value != generated)
+        findings.append(error(
+            "identity.mismatch",
+            f"{what}前后不一致：{parts}{shown}。工作簿下发后单位信息被改动过，或者把别的单位的工作簿改成了这个文件名，"
+            "无法确定这份报告属于哪个单位，已退回。请使用下发给本单位的工作簿填写，不要修改单位信息和文件名。",
+            sheet, a1, generated or None, found,
+        ))
+    return findings
+
+
+def unfilled_findings(form: Form, report: Report, meta: dict[str, str]) -> list[Finding]:
+    """A workbook returned with its numbers as distributed was never filled in: refused as
+    未填写 unless the unit confirmed it has nothing to report (the definition's `unfilled`).
+    Without the distributed numbers' fingerprint (older workbooks), all zeros count as such."""
+    check = form.spec.unfilled
+    if check is None:
+        return []
+    section_id, field_id = check.ref
+    confirm = next(c for c in form.input_cells if c.section == section_id and c.key == (field_id,))
+    answer = report.field_value(form, section_id, field_id)
+    confirmed = answer not in (None, "")
+    distributed = meta.get("distributed_inputs", "")
+    if distributed:
+        untouched = numbers_fingerprint(form, report) == distributed
+        state = "工作簿中的数字与下发时完全相同"
+    else:
+        untouched = not any(_number_value(report, section, key) for section, key, _type in number_cells(form))
+        state = "工作簿中的数字全部为 0"
+    where = f"{confirm.sheet}!{confirm.a1}“{confirm.label}”"
+    if untouched and not confirmed:
+        how = f"在 {where}中选择“{confirm.choices[0]}”" if confirm.choices else f"在 {where}中填写说明"
+        return [error("file.untouched",
+                      f"{state}，看起来还没有填写（未填写），已退回。请填写本单位本年度的数字后重新报送；"
+                      f"如果本年度确实没有任何相关数据、全部为 0，请{how}后重新报送。",
+                      confirm.sheet, confirm.a1, f"填写数字，或确认“{confirm.label}”", "（未填写）")]
+    if confirmed and not untouched:
+        return [warning("file.confirmed_with_numbers",
+                        f"{where}选择了“{answer}”，但表格中填有数字。请核对：本年度有数据的，请清除这一确认；"
+                        "确实没有的，请把数字改为 0。", confirm.sheet, confirm.a1, "（空）", str(answer))]
+    return []
+
+
+def _number_value(report: Report, section: str, key: tuple[str, ...]) -> FieldValue:
+    if len(key) == 2:
+        return report.tables[section][key[0]][key[1]]
+    return report.fields.get(section, {}).get(key[0])
+
+
+def _identity_findings(form: Form, report: Report, options: ReadOptions) -> list[Finding]:
+    findings = []
     if options.year is not None and report.year and report.year != options.year:
-        sheet, a1 = where("year")
+        sheet, a1 = _identity_cell(form, "year")
         findings.append(error("identity.year", f"这是 {report.year} 年度的报告，本次收集的是 {options.year} 年度。"
                               "请确认报送的文件是否正确。", sheet, a1, str(options.year), str(report.year)))
     if options.roster is not None and (report.unit.code or report.unit.name):
         unit = options.roster.find(report.unit.code, report.unit.name)
-        sheet, a1 = where("unit_code" if report.unit.code else "unit_name")
+        sheet, a1 = _identity_cell(form, "unit_code" if report.unit.code else "unit_name")
         shown = f"{report.unit.name}（代码 {report.unit.code}）" if report.unit.code else report.unit.name
         if unit is None:
             findings.append(error("identity.roster", f"单位“{shown}”不在单位名单中。请使用为本单位下发的模板，"
                                   "或联系汇总部门核对名单。", sheet, a1, "名单中的单位", shown))
         elif unit.name != report.unit.name:
-            sheet, a1 = where("unit_name")
+            sheet, a1 = _identity_cell(form, "unit_name")
             findings.append(warning("identity.roster", f"单位代码 {unit.code} 在名单中的名称是“{unit.name}”，"
                                     f"工作簿中填的是“{report.unit.name}”。", sheet, a1, unit.name, report.unit.name))
     return findings

@@ -9,6 +9,7 @@ xl/workbook.xml after writing.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import secrets
@@ -52,6 +53,9 @@ IDENTITY_KEYS = (
     "year",
     "generated_at",
     "tool_version",
+    # sha256 of the numbers as distributed: a workbook returned with the same numbers was
+    # never filled in (empty in workbooks that are not sent out to be filled).
+    "distributed_inputs",
 )
 
 
@@ -82,6 +86,8 @@ class WriteOptions:
     locked: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
     annotations: list[Annotation] = field(default_factory=list)
     generated_at: str | None = None
+    # A workbook sent out to be filled (distribute, new): it records its numbers as sent.
+    distributed: bool = False
 
 
 class FormWorkbook:
@@ -197,7 +203,7 @@ class FormWorkbook:
             if definition.type == "longtext":
                 sheet.set_row(cell.cell.row, section.text_height)
             else:
-                sheet.set_row(cell.cell.row, 22)
+                sheet.set_row(cell.cell.row, 22 if len(definition.label) <= 12 else 36)  # long labels wrap
             self._write_input(sheet, cell, self._field_value(section, definition))
             if cell.max_length and definition.type in ("text", "longtext"):
                 # Live character count beside the input, flagged once over the limit (a paste
@@ -326,6 +332,7 @@ class FormWorkbook:
             "year": str(self.report.year) if self.report.year else "",
             "generated_at": self.generated_at,
             "tool_version": __version__,
+            "distributed_inputs": numbers_fingerprint(self.form, self.report) if self.options.distributed else "",
         }
 
     # -- cells ---------------------------------------------------------------------------
@@ -362,6 +369,25 @@ class FormWorkbook:
         if notes:
             sheet.write_comment(row, col, "\n".join(notes), {"x_scale": 2.5, "y_scale": 2})
             sheet.conditional_format(row, col, row, col, {"type": "no_errors", "format": fmt.bad})
+
+
+def number_cells(form: Form) -> list[tuple[str, tuple[str, ...], str]]:
+    """(section, key, type) of every number a unit fills in: table inputs and number fields
+    other than the identity (the year)."""
+    identity = (form.identity_section.id, set(form.identity_fields.values()))
+    return [(c.section, c.key, c.type) for c in form.input_cells
+            if c.type in ("int", "decimal") and not (c.section == identity[0] and c.key[0] in identity[1])]
+
+
+def numbers_fingerprint(form: Form, report: Report) -> str:
+    """sha256 of the report's numbers (a blank counts as 0, 12.5 equals 12.5000)."""
+    parts = []
+    for section, key, _type in number_cells(form):
+        value = (report.tables[section][key[0]][key[1]] if len(key) == 2
+                 else report.fields.get(section, {}).get(key[0]))
+        number = Decimal(str(value)) if isinstance(value, int | Decimal) else Decimal(0)
+        parts.append(f"{section}.{'.'.join(key)}={format(number.normalize(), 'f')}")
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
 def _cached_number(value: int | Decimal) -> int | float:
