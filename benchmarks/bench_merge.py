@@ -78,7 +78,7 @@ def import_seconds(form: Form, folder: Path, units: Path, sample: int) -> float 
         from tianbao.stages.intake import import_file
     except ImportError:
         return None
-    from tianbao.report import load_report
+    from tianbao.io.reports import load_report
 
     books = folder / "workbooks"
     books.mkdir()

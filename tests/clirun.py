@@ -29,7 +29,7 @@ class Ran:
         return self.stdout + self.stderr
 
 
-def command(*args: str | Path) -> list[str]:
+def command(*args: str | Path | int) -> list[str]:
     return [sys.executable, "-m", "tianbao", *map(str, args)]
 
 
@@ -39,7 +39,7 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def tianbao(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None,
+def tianbao(*args: str | Path | int, env: dict[str, str] | None = None, cwd: Path | None = None,
             stdin: str | None = None) -> Ran:
     """Run `python -m tianbao ARGS` to completion; a traceback is never an acceptable answer."""
     done = subprocess.run(command(*args), capture_output=True, env=child_env(env), cwd=cwd, input=stdin,

@@ -17,7 +17,7 @@ from tianbao.stages.office import find_soffice
 
 REQUIRE_CLIENTS = os.environ.get("TIANBAO_REQUIRE_CLIENTS") == "1"
 # The marker of each client, by the fixture that finds it.
-CLIENT_FIXTURES = {"soffice": "libreoffice", "chromium": "chromium", "ssconvert": "gnumeric"}
+CLIENT_FIXTURES = {"soffice": "libreoffice", "chromium": "chromium", "ssconvert": "gnumeric", "pdftotext": "poppler"}
 CLIENT_MARKERS = tuple(CLIENT_FIXTURES.values())
 
 
@@ -71,4 +71,12 @@ def ssconvert() -> str:
     found = shutil.which("ssconvert")
     if found is None:
         _missing("Gnumeric (ssconvert)")
+    return found  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def pdftotext() -> str:
+    found = shutil.which("pdftotext")
+    if found is None:
+        _missing("poppler (pdftotext)")
     return found  # type: ignore[return-value]

@@ -203,10 +203,9 @@ def build(folder: Path, form: Form | None = None) -> list[Case]:
     for part in ("xl/sharedStrings.xml", "xl/workbook.xml", "xl/styles.xml", "docProps/custom.xml",
                  "xl/_rels/workbook.xml.rels", first_sheet):
         stem = part.replace("/", "_").replace(".", "_")
-        # The document properties are only read when the identity sheet and names are missing:
-        # that file is accepted without ever parsing the part.
-        rule = None if part.startswith("docProps/") else "file.unreadable"
-        add(f"xxe_{stem}.xlsx", replace_member(good, part, with_doctype(parts[part], xxe, "&xxe;")), rule, unsafe)
+        # The document properties are read too: they state the identity the others must agree with.
+        add(f"xxe_{stem}.xlsx", replace_member(good, part, with_doctype(parts[part], xxe, "&xxe;")), "file.unreadable",
+            unsafe)
     utf16 = with_doctype(parts["xl/sharedStrings.xml"], xxe, "&xxe;").decode("utf-8")
     utf16 = utf16.replace('encoding="UTF-8"', 'encoding="UTF-16"')
     add("xxe_utf16.xlsx", replace_member(good, "xl/sharedStrings.xml", utf16.encode("utf-16")),

@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
 import docx
 import pytest
+import yaml
 
 from clirun import tianbao
 from fixtures_docs import (
@@ -29,7 +32,7 @@ from fixtures_docs import (
     table_lines,
     truncated_docx,
 )
-from tianbao.document.read import read_document, read_document_bytes, sniff_document
+from tianbao.document.read import Hints, read_document, read_document_bytes, sniff_document
 from tianbao.document.read.legacy import load_legacy_formats
 from tianbao.document.read.parts import find_title
 from tianbao.document.read.text import chinese_number, normalize, similarity, split_numbering
@@ -38,6 +41,7 @@ from tianbao.io.roster import load_roster
 from tianbao.report import Report, Unit, empty_report
 from tianbao.rules.check import recompute
 from tianbao.stages.intake import import_file
+from tianbao.stages.office import convert
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "sample-report-2024.txt"  # a real published report
 FORMATS = ("txt", "md", "html", "docx")
@@ -313,7 +317,8 @@ def test_import_checks_year_and_roster_for_documents(tmp_path: Path, form: Form,
     roster = tmp_path / "名单.csv"
     roster.write_text("code,name,level\nX02,别的单位,乡镇\n", encoding="utf-8")
     outcome = import_file(path, form, roster=load_roster(roster), year=YEAR + 1)
-    assert outcome.rejected
+    # A published report cannot be sent back: it is kept, with its errors.
+    assert not outcome.rejected and outcome.report is not None
     assert set(rules(errors(outcome.findings))) == {"identity.year", "identity.roster"}
 
 
@@ -616,3 +621,395 @@ def test_documents_saved_again_by_libreoffice(tmp_path: Path, form: Form, report
         got, findings = read_document(path, form)
         assert got is not None and findings == [], (path.name, findings)
         assert got.tables == report.tables and got.fields == report.fields, path.name
+
+
+# ---------------------------------------------------------------------------------------
+# The corpus of published reports (tests/corpus: real pages' shapes, hand-written expectations)
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+EXPECTED = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))
+
+
+def expected_tables(form: Form, values: dict[str, int]) -> dict:
+    tables = empty_report(form, Unit(name="x"), YEAR).tables
+    for key, value in values.items():
+        table_id, row_id, column_id = key.split(".")
+        tables[table_id][row_id][column_id] = value
+    return tables
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_corpus_report_reads_as_written_by_hand(form: Form, name: str) -> None:
+    expected = EXPECTED[name]
+    source = (CORPUS / name).read_text(encoding="utf-8")
+    assert source.startswith("来源：http")  # every fixture names the page it reproduces
+    got, findings = read_document(CORPUS / name, form, Hints(**expected.get("hints", {})))
+    assert got is not None, findings
+    assert (got.unit.name, got.year) == (expected["unit"], expected["year"])
+    assert got.tables == expected_tables(form, expected["values"])
+    assert rules(findings) == expected["rules"], findings
+
+
+# ---------------------------------------------------------------------------------------
+# Titles and identity
+
+
+def without_title(text: str) -> str:
+    return "\n".join(text.split("\n")[1:])
+
+
+def test_title_shapes(form: Form, text: str) -> None:
+    body = without_title(text)
+    suffix = form.spec.document_title.split("}")[-1]  # "年政府信息公开工作年度报告"
+    shapes = {
+        "year first": f"{YEAR}{suffix[0]}{UNIT}{suffix[1:]}\n{body}",
+        "year first, 年度": f"{YEAR}{suffix[0]}度{UNIT}{suffix[1:]}\n{body}",
+        "two lines": f"{UNIT}\n{YEAR}{suffix}\n{body}",
+        "toolbar junk before": f"】打印\n字号：大 中 小\n{UNIT}{YEAR}{suffix}\n{body}",
+        "only in the introduction": f"根据条例，现将{UNIT}{YEAR}{suffix}予以公布。\n{body}",
+    }
+    for shape, variant in shapes.items():
+        got, findings = read_text(form, variant)
+        assert got is not None and findings == [], (shape, findings)
+        assert (got.unit.name, got.year) == (UNIT, YEAR), shape
+
+
+def test_junk_lines_never_become_the_unit_name(form: Form) -> None:
+    suffix = form.spec.document_title.split("}")[-1]
+    for junk in ("】打印", "【关闭】", "|", "2024"):
+        assert find_title(form, [f"{junk}{YEAR}{suffix}"]) is None, junk
+
+
+def test_no_title_is_refused_with_how_to_supply_it_and_hints_fill_it(form: Form, text: str) -> None:
+    body = without_title(text)
+    got, findings = read_text(form, body, name="page.txt")
+    assert got is None
+    [finding] = findings
+    assert finding.rule == "document.title" and "--unit-name" in finding.message and "改名" in finding.message
+    got, findings = read_document_bytes(body.encode(), "page.txt", form, Hints(UNIT, YEAR))
+    assert got is not None and findings == [] and (got.unit.name, got.year) == (UNIT, YEAR)
+    # The statistics period gives the year when only the unit is supplied.
+    period = f"本报告所列数据的统计期限为{YEAR}年1月1日至{YEAR}年12月31日。\n"
+    got, findings = read_document_bytes((period + body).encode(), "page.txt", form, Hints(UNIT))
+    assert got is not None and findings == [] and got.year == YEAR
+
+
+# ---------------------------------------------------------------------------------------
+# Pipes, page marks, annotated cells, sub-headings
+
+
+def cells_of(line: str) -> list[str]:
+    return line.split("\t")
+
+
+def test_three_pipe_conventions_read_the_same_numbers(form: Form, report: Report, text: str) -> None:
+    def per_line(line: str) -> list[str]:
+        return [f"{c} |" if c else "|" for c in cells_of(line)] if "\t" in line else [line]
+
+    def separated(line: str) -> list[str]:
+        return [x for c in cells_of(line) for x in (c, "|")][:-1] if "\t" in line else [line]
+
+    def markdown(line: str) -> str:
+        return "| " + " | ".join(cells_of(line)) + " | ||" if "\t" in line else line
+
+    lines = text.split("\n")
+    variants = {
+        "cell per line ending in |": "\n".join(x for line in lines for x in per_line(line)),
+        "values between lone | lines": "\n".join(x for line in lines for x in separated(line)),
+        "markdown outer pipes": "\n".join(markdown(line) for line in lines),
+    }
+    for name, variant in variants.items():
+        got, findings = read_text(form, variant)
+        assert got is not None and findings == [], (name, findings)
+        assert got.tables == report.tables, name
+
+
+def test_page_numbers_inside_a_table_are_dropped(form: Form, report: Report, text: str) -> None:
+    t3 = form.table("t3")
+    lines = text.split("\n")
+    start, end = table_lines(form, text, t3)
+    middle = (start + end) // 2
+    for mark in ("— 5 —", "第 5 页", "- 5 -", "第5页 共9页"):
+        got, findings = read_text(form, "\n".join([*lines[:middle], mark, *lines[middle:]]))
+        assert got is not None and findings == [] and got.tables == report.tables, mark
+
+
+def test_annotated_cell_reads_its_number_and_keeps_the_note(form: Form, report: Report, text: str) -> None:
+    t2 = form.table("t2")
+    row = t2.rows[1]
+    value = report.tables["t2"][row.id]["issued"]
+    damaged = edit_row(text, row.label, lambda c: [c[0], f"{c[1]}（其中修订 1 件）", *c[2:]])
+    got, findings = read_text(form, damaged)
+    assert got is not None and got.tables == report.tables
+    [finding] = findings
+    assert finding.rule == "table.note" and finding.severity == "warning"
+    assert finding.found == f"{value}（其中修订 1 件）" and "其中修订 1 件" in finding.message
+
+
+def test_numbered_subheading_is_not_taken_for_a_part_heading(form: Form, report: Report, text: str) -> None:
+    overview = form.field_sections[1]
+    t2 = form.table("t2")
+    subheading = "（一）" + split_numbering(t2.title)[1]  # "（一）主动公开政府信息情况"
+    first = overview.fields[0]
+    damaged = text.replace(first.label + "\n", subheading + "\n", 1)
+    got, findings = read_text(form, damaged)
+    assert got is not None and got.tables == report.tables
+    assert got.fields[overview.id] == report.fields[overview.id]
+    assert findings == []
+
+
+# ---------------------------------------------------------------------------------------
+# Rows found anywhere, paired in order, sub-tables, lost cells
+
+
+def t2_block(form: Form, text: str) -> tuple[list[str], int, int]:
+    lines = text.split("\n")
+    start, end = table_lines(form, text, form.table("t2"))
+    return lines, start, end
+
+
+def test_rows_printed_out_of_the_forms_order_are_found(form: Form, report: Report, text: str) -> None:
+    lines, start, end = t2_block(form, text)
+    body = lines[start + 1:end]
+    first_group = body.index(next(line for line in body if line.startswith(form.table("t2").labels[0].text)), 1)
+    moved = [lines[start], *body[first_group:], *body[:first_group]]  # 许可…收费 before 规章
+    got, findings = read_text(form, "\n".join([*lines[:start], *moved, *lines[end:]]))
+    assert got is not None and findings == [] and got.tables == report.tables
+
+
+def test_labels_apart_from_their_numbers_are_paired_in_order_with_a_warning(form: Form, report: Report,
+                                                                            text: str) -> None:
+    lines, start, end = t2_block(form, text)
+    rows = form.table("t2").rows
+    labels = [r.label for r in rows]
+    values = ["  ".join(str(v) for v in report.tables["t2"][r.id].values()) for r in rows]
+    for name, block in {"labels first": labels + values, "no labels": values}.items():
+        got, findings = read_text(form, "\n".join([*lines[:start + 1], *block, *lines[end:]]))
+        assert got is not None and got.tables == report.tables, name
+        assert rules(findings) == ["table.paired"], (name, findings)
+        assert labels[0] in findings[0].message and labels[-1] in findings[0].message
+
+
+def test_table_four_printed_as_three_sub_tables(form: Form, report: Report, text: str) -> None:
+    t4 = form.table("t4")
+    lines = text.split("\n")
+    start, end = table_lines(form, text, t4)
+    values = list(report.tables["t4"]["cases"].values())
+    groups = [label.text for label in t4.labels if label.range.split(":")[0][1:] in ("1", "2") and ":" in label.range]
+    block = [t4.title]
+    for index in range(3):
+        block += [f"（{chinese_number(index + 1)}）{groups[min(index, len(groups) - 1)]}",
+                  "结果维持\t结果纠正\t其他结果\t尚未审结\t总计",
+                  "\t".join(str(v) for v in values[index * 5:(index + 1) * 5])]
+    got, findings = read_text(form, "\n".join([*lines[:start], *block, "", *lines[end:]]))
+    assert got is not None and findings == [] and got.tables == report.tables
+
+
+def test_a_row_one_number_short_is_a_reading_problem_not_a_shift(form: Form, report: Report, text: str) -> None:
+    t3 = form.table("t3")
+    row = t3.rows[1]  # 二、上年结转: small numbers, so the row closing R1 stays positive
+    # A cell of the row is 0 in the source and its blank was lost: one number fewer, total kept.
+    source = report.model_copy(deep=True)
+    source.tables["t3"][row.id]["research"] = 0
+    source.tables["t3"][row.id]["total"] -= report.tables["t3"][row.id]["research"]
+    source.tables["t3"]["carried_forward"]["research"] -= report.tables["t3"][row.id]["research"]
+    recompute(form, source.tables)
+    printed = published(form, source, "txt").decode("utf-8")
+    damaged = edit_row(printed, row.label, lambda c: [x for i, x in enumerate(c) if i != 3])
+    got, findings = read_text(form, damaged)
+    assert got is not None
+    assert got.tables["t3"][row.id]["total"] == source.tables["t3"][row.id]["total"]  # printed total kept
+    short = [f for f in findings if f.rule == "table.short_row"]
+    assert len(short) == 1 and short[0].severity == "error" and "请核对原文" in short[0].message
+    # The columns it could not place differ from R1, as a reading doubt, never as the agency's error.
+    assert errors(findings) == short
+    assert {f.rule for f in findings} == {"table.short_row", "table.reading"}
+    assert all("可能是读取问题，请核对原文" in f.message for f in findings if f.rule == "table.reading")
+
+
+def test_a_missing_row_keeps_the_printed_totals_and_blames_no_one(form: Form, report: Report, text: str) -> None:
+    t3 = form.table("t3")
+    row = t3.rows[2]
+    got, findings = read_text(form, replace_label(text, row.label.split()[-1], "某某某"))
+    assert got is not None
+    assert got.tables["t3"]["results_total"] == report.tables["t3"]["results_total"]
+    assert [f.rule for f in errors(findings)] == ["table.row_missing"]
+    doubts = [f for f in findings if f.rule == "table.reading"]
+    assert len(doubts) == len(t3.columns) and all(f.severity == "warning" for f in doubts)
+    assert not any(f.rule.startswith("R") for f in findings)
+
+
+# ---------------------------------------------------------------------------------------
+# Narrative checks from the form definition
+
+
+def with_sentence(report: Report, text: str, sentence: str) -> str:
+    return text.replace(report.fields["overview"]["on_request"], sentence)
+
+
+def test_narrative_counts_of_results_are_checked(form: Form, report: Report, text: str) -> None:
+    t3 = report.tables["t3"]
+
+    def total(prefix: str) -> int:
+        return sum(cols["total"] for row_id, cols in t3.items() if row_id.startswith(prefix))
+
+    new, carried = t3["new"]["total"], t3["carried_over"]["total"]
+    both = t3["disclosed"]["total"] + t3["partly_disclosed"]["total"]
+    share = (Decimal(both) * 100 / Decimal(t3["results_total"]["total"])).quantize(Decimal("0.1"))
+    consistent = [
+        f"共受理政府信息公开申请{new}件。", f"共受理政府信息公开申请{new + carried}件。",
+        f"予以公开及部分公开{both}件，无法提供{total('unavailable')}件，不予处理{total('rejected')}件，"
+        f"不予公开{total('withheld')}件。", f"予以公开及部分公开占比{share}%。",
+    ]
+    for sentence in consistent:
+        got, findings = read_text(form, with_sentence(report, text, sentence))
+        assert got is not None and findings == [], (sentence, findings)
+    wrong = {
+        f"共受理政府信息公开申请{new + carried + 1}件。": t3["new"]["total"],
+        f"予以公开及部分公开{both + 1}件。": both,
+        f"无法提供{total('unavailable') + 1}件。": total("unavailable"),
+        f"不予处理{total('rejected') + 1}件。": total("rejected"),
+        f"不予公开{total('withheld') + 1}件。": total("withheld"),
+        "申请均已办结。": t3["carried_forward"]["total"],
+        f"予以公开及部分公开占比{share + 1}%。": share,
+    }
+    for sentence, expected in wrong.items():
+        got, findings = read_text(form, with_sentence(report, text, sentence))
+        assert got is not None and rules(findings) == ["R8"], (sentence, findings)
+        assert findings[0].expected == str(expected) and sentence in findings[0].message, sentence
+
+
+def test_no_review_check_ignores_correction_wording(form: Form, report: Report) -> None:
+    quiet = report.model_copy(deep=True)
+    assert quiet.tables["t4"]["cases"]["review_total"] > 0  # the table has reviews
+    text = published(form, quiet, "txt").decode("utf-8")
+    for sentence, expected in {"未发生政府信息公开工作被行政复议纠错的情况。": [],
+                               "未发生被提起行政诉讼败诉的情况。": [],
+                               "本年度未发生行政复议。": ["R8"]}.items():
+        got, findings = read_text(form, with_sentence(quiet, text, sentence))
+        assert got is not None and rules(findings) == expected, (sentence, findings)
+
+
+def test_superseded_format_and_statistics_period(form: Form, report: Report, text: str) -> None:
+    cases = {
+        "本报告按国办公开办函〔2019〕60号的格式编制。": ["R9"],
+        f"截至{YEAR - 1}年底，共有规范性文件12件。": ["R10"],
+        f"本报告统计期限为{YEAR - 1}年1月1日至{YEAR - 1}年12月31日。": ["R10"],
+        f"截至{YEAR}年底，共有规范性文件12件。": [],
+    }
+    for sentence, expected in cases.items():
+        got, findings = read_text(form, with_sentence(report, text, sentence))
+        assert got is not None and rules(findings) == expected, (sentence, findings)
+    # For a report of the 2019 format's own years the citation is right.
+    older = filled_report(form, year=2020)
+    older_text = published(form, older, "txt").decode("utf-8")
+    got, findings = read_text(form, with_sentence(older, older_text, "本报告按国办公开办函〔2019〕60号的格式编制。"))
+    assert got is not None and findings == []
+
+
+# ---------------------------------------------------------------------------------------
+# Import: a published report with errors is kept
+
+
+def test_published_report_with_errors_is_written_with_its_findings(tmp_path: Path, form: Form, text: str) -> None:
+    t3 = form.table("t3")
+    damaged = edit_row(text, t3.rows[0].label, lambda cells: [*cells[:-1], "9999"])
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "年报.txt").write_text(damaged, encoding="utf-8")
+    (source / "无标题.txt").write_text(without_title(text), encoding="utf-8")
+    out = tmp_path / "out"
+    result = tianbao("import", source, "-o", out)
+    assert result.exit_code == 1, result.output  # one file refused: it names no unit
+    [written] = sorted(out.glob("*.json"))
+    saved = Report.model_validate_json(written.read_text(encoding="utf-8"))
+    assert saved.provenance.source_kind == "document"
+    assert [f.rule for f in saved.findings if f.severity == "error"] == ["R3"]
+    listing = (out / "findings.csv").read_text(encoding="utf-8-sig")
+    assert "接收（已发布的年报，有错误）" in listing and "退回" in listing and "--unit-name" in listing
+    # With the unit and year supplied, the second file is read too.
+    result = tianbao("import", source / "无标题.txt", "-o", tmp_path / "o2", "--unit-name", UNIT, "--year", YEAR)
+    assert result.exit_code == 0, result.output
+    [again] = (tmp_path / "o2").glob("*.json")
+    assert Report.model_validate_json(again.read_text(encoding="utf-8")).unit.name == UNIT
+    result = tianbao("check", source / "年报.txt")
+    assert result.exit_code == 1 and "有错误的已发布年报 1 个" in result.output
+
+
+# ---------------------------------------------------------------------------------------
+# PDF
+
+
+def _pdf_readers() -> list[str]:
+    readers = ["pdftotext"] if shutil.which("pdftotext") else []
+    try:
+        import pypdf  # noqa: F401
+    except ImportError:
+        return readers
+    return [*readers, "pypdf"]
+
+
+def read_pdf_with(reader: str, monkeypatch: pytest.MonkeyPatch, data: bytes, form: Form) -> tuple:
+    if reader == "pypdf":
+        real = shutil.which
+        monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "pdftotext" else real(name, *a, **k))
+    return read_document_bytes(data, "年报.pdf", form)
+
+
+def blank_pdf() -> bytes:
+    """A one-page PDF without a text layer, as a scanner makes (the page holds no text)."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+@pytest.mark.libreoffice
+@pytest.mark.slow
+def test_published_pdf_reads_back_to_the_same_report(tmp_path: Path, form: Form, report: Report, soffice: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tianbao publish` writes the DOCX; LibreOffice prints it to PDF, as an agency does."""
+    if not _pdf_readers():
+        pytest.skip("neither poppler's pdftotext nor pypdf is installed")
+    (tmp_path / "年报.docx").write_bytes(published(form, report, "docx"))
+    pdf = convert(tmp_path / "年报.docx", "pdf", tmp_path).read_bytes()
+    assert sniff_document(pdf) == "pdf"
+    for reader in _pdf_readers():
+        with monkeypatch.context() as patch:
+            got, findings = read_pdf_with(reader, patch, pdf, form)
+        assert got is not None and findings == [], (reader, findings)
+        assert got.tables == report.tables and (got.unit.name, got.year) == (UNIT, YEAR), reader
+        other = form.field_sections[-1].id
+        assert got.fields[other] == report.fields[other], reader  # the fee sentence, rejoined
+        if reader == "pdftotext":  # pypdf pads running text with layout spaces
+            squeeze = {s: {k: re.sub(r"\s+", "", v) if isinstance(v, str) else v for k, v in f.items()}
+                       for s, f in got.fields.items()}
+            expected = {s: {k: re.sub(r"\s+", "", v) if isinstance(v, str) else v for k, v in f.items()}
+                        for s, f in report.fields.items()}
+            assert squeeze == expected
+
+
+def test_scanned_pdf_gets_a_clear_message(form: Form, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not _pdf_readers():
+        pytest.skip("neither poppler's pdftotext nor pypdf is installed")
+    for reader in _pdf_readers():
+        with monkeypatch.context() as patch:
+            got, findings = read_pdf_with(reader, patch, blank_pdf(), form)
+        assert got is None and len(findings) == 1 and "扫描版 PDF" in findings[0].message, reader
+
+
+def test_pdf_without_any_pdf_reader_says_what_to_install(form: Form, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "pdftotext" else real(name, *a, **k))
+    monkeypatch.setitem(sys.modules, "pypdf", None)
+    got, findings = read_document_bytes(blank_pdf(), "年报.pdf", form)
+    assert got is None and "tianbao[pdf]" in findings[0].message and "pdftotext" in findings[0].message

@@ -28,7 +28,7 @@ def _error(mutate) -> str:
 def test_builtin_form_loads() -> None:
     form = resolve_form("national-2021")
     assert form.id == "national-2021"
-    assert len(form.input_cells) == 8 + 5 + 10 + 144 + 12 + 1 + 3
+    assert len(form.input_cells) == 9 + 5 + 10 + 144 + 12 + 1 + 3
     assert len(form.fingerprint) == 64
 
 

@@ -26,7 +26,8 @@ from tianbao.cli.console import key_rows_table
 from tianbao.errors import UserError
 from tianbao.form import Form, parse_form
 from tianbao.form.grammar import expand_rule
-from tianbao.report import Finding, Provenance, Report, Unit, empty_report, load_report
+from tianbao.io.reports import load_report
+from tianbao.report import Finding, Provenance, Report, Unit, empty_report
 from tianbao.rules.check import check_report, recompute
 from tianbao.stages.batch import FINDINGS_XLSX
 from tianbao.stages.merge import (

@@ -11,6 +11,7 @@ import random
 import re
 import struct
 import subprocess
+import zipfile
 import zlib
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -189,7 +190,9 @@ def check_docx_tables(form: Form, report: Report, document: docx.document.Docume
             rng = Range.parse(label.range)
             top = tcs[(rng.first.row, rng.first.col)]
             assert all(tcs[(c.row, c.col)] is top for c in rng.cells()), f"{table.id} {label.range} not merged"
-            assert word.cell(rng.first.row, rng.first.col).text == label.text
+            # A printed line break (where the form allows one) is the only change to a label.
+            printed = table.print_breaks.get(label.text, label.text).replace("|", "\n")
+            assert word.cell(rng.first.row, rng.first.col).text == printed
         for row, col, span, text in value_cells(form, table, report):
             assert word.cell(row, col).text == text, (table.id, row, col)
             assert all(tcs[(row, col + i)] is tcs[(row, col)] for i in range(span))
@@ -558,6 +561,43 @@ def test_libreoffice_converts_the_docx_to_pdf(form: Form, soffice: str, tmp_path
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page\b", data)) >= 3
+
+
+def test_printed_header_words_are_whole(form: Form, soffice: str, pdftotext: str, tmp_path: Path) -> None:
+    """Printed through LibreOffice, every column-header line of every table stands whole on
+    one line of the page (pdftotext -layout keeps a table row on one text line)."""
+    docx_path = tmp_path / "report.docx"
+    publish(write_report(filled_report(form), tmp_path), docx_path)
+    pdf = convert(docx_path, "pdf", tmp_path)
+    done = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True, check=True)
+    printed = [" ".join(line.split()) for line in done.stdout.splitlines()]
+    checked = 0
+    for table in form.tables:
+        grid = build_grid(form, table, filled_report(form).tables[table.id])
+        for cell in grid.cells:
+            if cell.scope != "col" or not cell.text:
+                continue
+            for line in cell.printed_lines:
+                assert any(line in text.replace(" ", "") for text in printed), (table.id, line)
+                checked += 1
+    assert checked >= 20
+
+
+def test_docx_metadata_language_and_heading_fonts(form: Form, tmp_path: Path) -> None:
+    report = filled_report(form)
+    path = tmp_path / "report.docx"
+    publish(write_report(report, tmp_path), path)
+    document = docx.Document(str(path))
+    props = document.core_properties
+    assert (props.author, props.language, props.comments) == (report.unit.name, "zh-CN", "")
+    assert props.title.startswith(report.unit.name) and props.created.year >= 2026
+    styles = zipfile.ZipFile(path).read("word/styles.xml").decode("utf-8")
+    assert 'w:eastAsia="zh-CN"' in styles
+    fonts = {(run.element.rPr.rFonts.get(qn("w:eastAsia")), paragraph.text)
+             for paragraph in document.paragraphs for run in paragraph.runs}
+    assert any(text.startswith("（一）") for font, text in fonts if font == "楷体_GB2312"), fonts
+    assert any(text.startswith("一、") for font, text in fonts if font == "黑体"), fonts
+    assert not any(text.startswith("（一）") for font, text in fonts if font == "黑体"), fonts
 
 
 def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:

@@ -209,9 +209,15 @@ def test_external_links_and_strict_open_xml(tmp_path: Path, form: Form, good: by
 def test_formula_inside_the_workbook_is_a_warning(
     tmp_path: Path, form: Form, good: bytes, count_cell: InputCell
 ) -> None:
-    data = edited(good, lambda book: book[count_cell.sheet].__setitem__(count_cell.a1, "=3+4"))
-    finding = only(run(tmp_path, form, data), "value.formula")
-    assert finding.severity == "warning" and finding.found == "=3+4"
+    # As a spreadsheet program saves it: the formula and its result.
+    sheet = zipfile.ZipFile(io.BytesIO(good)).read(_member_of(good, count_cell.sheet)).decode("utf-8")
+    patched = re.sub(rf'<c r="{count_cell.a1}"( s="\d+")?>.*?</c>', rf'<c r="{count_cell.a1}"\1><f>3+4</f><v>7</v></c>',
+                     sheet, count=1)
+    outcome = run(tmp_path, form, replace_member(good, _member_of(good, count_cell.sheet), patched.encode("utf-8")))
+    assert [(f.rule, f.severity, f.cell, f.found) for f in outcome.findings] == [
+        ("value.formula", "warning", count_cell.a1, "=3+4"),
+    ]
+    assert outcome.report is not None and outcome.report.tables["t3"]["new"]["natural_person"] == 7
 
 
 # ---------------------------------------------------------------------------------------

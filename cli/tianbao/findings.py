@@ -9,7 +9,7 @@ An entry has a severity, a scope (where the problem lies: the whole file, the wo
 structure, one cell, a published document), a short Chinese name, a one-line Chinese
 description and one message template per variant (a variant is one way the check fails;
 "" is the only one of most checks). A variant may carry its own severity when one check
-is an error in one case and a warning in another (identity.year, identity.roster, value.blank).
+is an error in one case and a warning in another (identity.roster, value.blank).
 Form rules (R1…, totals, R6, R8) keep their messages in the form definition; `form_checks`
 lists them beside the catalogue for `tianbao checks` and docs/校验规则.md.
 
@@ -71,6 +71,10 @@ _REDO = "请使用下发的模板重新填写"
 _SAVE_AS = "请“另存为”Excel 工作簿（*.xlsx）后再报送。"
 _SEND_XLSX = "请报送填好的 .xlsx 填报工作簿。"
 _TOTAL_BY_FORMULA = "合计应由公式 {expected} 自动计算，请使用下发的模板重新填写。"
+# The `{where}` and `{choice}` placeholders stay for `emit`; the state and the way to confirm are filled here.
+_UNTOUCHED = ("{state}，看起来还没有填写（未填写），已退回。请填写本单位本年度的数字后重新报送；"
+              "如果本年度确实没有任何相关数据、全部为 0，请{how}后重新报送。")
+_CHECK_BY_FORMULA = "校验结果应由公式自动计算，请使用下发的模板重新填写。"
 _TOO_MANY_CELLS = "远超填报表格的范围（可能在表格以外粘贴了大量内容），已拒绝读取。请删除表格以外的内容后重新保存再报送"
 
 # What each kind of file that is not an .xlsx workbook is, and what the clerk should do.
@@ -90,9 +94,36 @@ REJECTIONS: dict[str, str] = {
     "html": "这是网页（HTML）文件，不是填报工作簿。" + _SEND_XLSX,
     "text": "这是文本文件，不是填报工作簿。" + _SEND_XLSX,
     "zip": "这是压缩包，不是填报工作簿。请解压后分别报送其中的 .xlsx 工作簿。",
+    "xlsb": "这是 Excel 二进制工作簿（.xlsb）文件。请在 Excel 中“另存为”Excel 工作簿（*.xlsx）后再报送。",
+    "numbers": "这是苹果 Numbers 表格文件。请在 Numbers 中选择“文件 → 导出为 → Excel”，导出 .xlsx 工作簿后再报送。",
+    "xls_encrypted": "这是设置了打开密码的旧版 Excel（.xls）或 WPS 表格（.et）文件，无法读取。"
+                     "请在 Excel 或 WPS 中输入密码打开，取消密码后“另存为”Excel 工作簿（*.xlsx），再报送。",
+    "fods": "这是 OpenDocument 单文件表格（.fods）文件。" + _SAVE_AS,
+    "csv": "这是 CSV 文件（逗号或制表符分隔的纯文本），只有数字没有表格格式，无法作为填报工作簿导入。"
+           "请在下发的 .xlsx 填报工作簿中填写后报送。",
+    "report_json": "这是 tianbao 导入后生成的 JSON 文件（某个单位的报告数据），不是报送的工作簿，不需要再导入。"
+                   "汇总时请用 tianbao merge 读取它所在的文件夹。",
+    "lock": "这是 Excel 或 WPS 打开工作簿时生成的临时锁定文件（文件名以 ~$ 开头），不是工作簿本身。"
+            "请关闭工作簿后，报送同名但不带 ~$ 的 .xlsx 文件。",
     "oversized": "文件结构异常（包含的部件数量远超正常工作簿，疑似恶意文件），已拒绝读取。请重新保存工作簿后再报送。",
     "unknown": "无法识别的文件格式，不是 .xlsx 工作簿。" + _SEND_XLSX,
 }
+
+# Where a workbook states its identity, as named to the clerk when they disagree (identity.mismatch).
+IDENTITY_SOURCES: dict[str, str] = {
+    "sheet": "隐藏的标识工作表“{sheet}”",
+    "names": "工作簿的定义名称",
+    "properties": "文档属性",
+    "cells": "基本信息单元格",
+    "file": "文件名",
+}
+IDENTITY_ROLES: dict[str, str] = {"unit_name": "单位名称", "unit_code": "单位代码", "unit_level": "单位层级",
+                                  "year": "报告年度"}
+
+# How the files of one unit are listed in identity.duplicate.
+DUPLICATE_LISTING: dict[str, str] = {"file": "{name}（保存于 {time}）", "unknown_time": "保存时间不详"}
+_DUPLICATES = "本批文件中有 {count} 份“{unit}”{year} 年度的报告：{listed}。"
+_ONLY_ONE = "同一单位只能导入一份，这几份都已退回。请确认哪一份是最终版本，只保留那一份再导入"
 
 # How a number typed as text was read (value.normalised lists what changed).
 NORMALISATIONS: dict[str, str] = {
@@ -111,7 +142,7 @@ CATALOGUE: tuple[Check, ...] = (
               "crashed": "文件无法读取（{kind}），可能已损坏。请重新保存后再报送。",
               "worker": "读取该文件时处理进程意外退出（可能占用内存过多），已中止。请重新保存后再报送。",
               "refused": "{reason}",
-              "convert_failed": "{rejection}（自动转换失败：{reason}）",
+              "convert_failed": "{rejection}（已尝试用 LibreOffice 自动转换，但{reason}）",
               "not_a_report": "{rejection}它也不能作为已发布的年报读取：{reason}",
               "corrupt": "文件已损坏或不完整（可能下载或复制时中断），请重新保存后再报送",
               "too_large": "文件过大（{size}），不像是一份填报工作簿，已拒绝读取",
@@ -135,6 +166,20 @@ CATALOGUE: tuple[Check, ...] = (
               "cells_total": "工作簿中有内容的单元格超过 {limit} 个，" + _TOO_MANY_CELLS,
               "cells_sheet": "工作表“{sheet}”中有内容的单元格超过 {limit} 个，" + _TOO_MANY_CELLS,
           }),
+    Check("file.untouched", "error", "file", "未填写",
+          "工作簿中的数字与下发时相同（旧模板：全部为 0），又没有确认本年度确实没有数据：看起来还没有填写。", {
+              "as_distributed.choice": _UNTOUCHED.format(state="工作簿中的数字与下发时完全相同",
+                                                         how="在 {where}中选择“{choice}”"),
+              "as_distributed.note": _UNTOUCHED.format(state="工作簿中的数字与下发时完全相同",
+                                                       how="在 {where}中填写说明"),
+              "zeros.choice": _UNTOUCHED.format(state="工作簿中的数字全部为 0", how="在 {where}中选择“{choice}”"),
+              "zeros.note": _UNTOUCHED.format(state="工作簿中的数字全部为 0", how="在 {where}中填写说明"),
+          }),
+    Check("file.confirmed_with_numbers", "warning", "file", "确认没有数据却填有数字",
+          "单位确认本年度没有数据，但表格中填有数字。", {
+              "": "{where}选择了“{found}”，但表格中填有数字。请核对：本年度有数据的，请清除这一确认；"
+                  "确实没有的，请把数字改为 0。",
+          }),
     Check("file.timeout", "error", "file", "读取超时",
           "读取一个文件超过时间限制（max_seconds），已中止；同批其他文件照常导入。", {
               "": "读取该文件超过 {seconds} 秒仍未完成，已中止（文件结构异常复杂或已损坏）。请重新保存后再报送。",
@@ -144,9 +189,15 @@ CATALOGUE: tuple[Check, ...] = (
               "": "文件不是 .xlsx 格式（{what}），已用 LibreOffice 转换后导入。请提醒报送单位以后直接报送 .xlsx 文件。",
           }),
     Check("identity.duplicate", "error", "file", "同一单位重复报送",
-          "同一批文件中同一单位同一年度有两份报告，只接收第一份。", {
-              "": "本批文件中 {other} 也是“{unit}”{year} 年度的报告，同一单位只能导入一份。"
-                  "请确认哪一份是最终版本，只保留那一份再导入。",
+          "同一批文件中同一单位同一年度有多份报告：全部退回，并指出保存时间较新的一份；"
+          "加 --latest 时采用最新的一份。", {
+              "undecided": _DUPLICATES + "无法从工作簿记录的保存时间判断哪一份较新。" + _ONLY_ONE + "。",
+              "newer": _DUPLICATES + "按工作簿记录的保存时间，{newest} 较新。" + _ONLY_ONE
+                       + "，或加上 --latest 采用保存时间最新的一份。",
+              "older": "本批文件中 {other} 也是“{unit}”{year} 年度的报告，且保存时间较新，已按 --latest 采用那一份，"
+                       "本文件未导入（{listed}）。",
+              "kept": Message("本批文件中还有 {others} 也是“{unit}”{year} 年度的报告；按 --latest 采用了保存时间"
+                              "最新的本文件（{listed}）。", "warning"),
           }),
     # -- the workbook: identity and structure -------------------------------------------------
     Check("identity.form", "error", "workbook", "不是本表单的工作簿",
@@ -170,15 +221,16 @@ CATALOGUE: tuple[Check, ...] = (
           "存放模板标识的隐藏工作表被取消了隐藏。", {
               "": "隐藏的标识工作表“{sheet}”被取消了隐藏；请不要修改其中的内容。",
           }),
-    Check("identity.unit", "warning", "cell", "单位与下发模板不一致",
-          "填写的单位名称或代码与下发模板中锁定的不同。", {
-              "name": "单位名称“{found}”与下发模板中的“{expected}”不一致，请确认这份报告属于哪个单位。",
-              "code": "单位代码“{found}”与下发模板中的“{expected}”不一致，请确认这份报告属于哪个单位。",
+    Check("identity.mismatch", "error", "workbook", "单位或年度前后不一致",
+          "基本信息单元格、隐藏的标识工作表、定义名称、文档属性和下发时的文件名所写的单位或年度不一致，"
+          "无法确定报告属于哪个单位。", {
+              "": "{what}前后不一致：{parts}{shown}。"
+                  "工作簿下发后单位信息被改动过，或者把别的单位的工作簿改成了这个文件名，"
+                  "无法确定这份报告属于哪个单位，已退回。请使用下发给本单位的工作簿填写，不要修改单位信息和文件名。",
           }),
     Check("identity.year", "error", "cell", "报告年度不对",
-          "报告年度不是本次收集的年度（错误），或与下发模板的年度不同（警告）。", {
+          "报告年度不是本次收集的年度。", {
               "collection": "这是 {found} 年度的报告，本次收集的是 {expected} 年度。请确认报送的文件是否正确。",
-              "template": Message("报告年度 {found} 与下发模板的年度 {expected} 不一致。", "warning"),
           }),
     Check("identity.roster", "error", "cell", "单位不在名单中",
           "单位不在 --roster 名单中（错误），或代码相同而名称不同（警告）。", {
@@ -217,6 +269,25 @@ CATALOGUE: tuple[Check, ...] = (
               "value": "{where} 的合计公式被改为数值 {found}。" + _TOTAL_BY_FORMULA,
               "formula": "{where} 的合计公式被改为 {found}。" + _TOTAL_BY_FORMULA,
           }),
+    Check("tamper.check", "error", "cell", "校验公式被改",
+          "✓/✗ 校验单元格的公式被删除、改为固定内容或改为别的公式，不再显示数字是否一致。", {
+              "deleted": "{where} 的校验公式被删除了（现在是空白）。" + _CHECK_BY_FORMULA,
+              "value": "{where} 的校验公式被改成了固定内容“{shown}”，不再随数字变化。" + _CHECK_BY_FORMULA,
+              "formula": "{where} 的校验公式被改为 {shown}。" + _CHECK_BY_FORMULA,
+          }),
+    Check("tamper.merged_area", "error", "cell", "合并区域内填了内容",
+          "原是合并单元格的区域被取消合并后，在第一格以外填写了内容；这些内容不会被导入。", {
+              "input": "“{label}”应填在 {sheet}!{first}（{first}:{last} 原是合并单元格，只读取 {first}），"
+                       "{cell} 中填写的“{found}”不会被导入。请把内容填在 {first}，并清空 {cell}。",
+              "label": "{sheet}!{cell} 在标签“{label}”的区域 {first}:{last} 内（原是合并单元格），不应填写内容，"
+                       "其中的“{found}”不会被导入。请删除；需要说明的情况请写在文字部分。",
+          }),
+    Check("tamper.sheet_copy", "error", "workbook", "工作表的副本中有不同内容",
+          "多出的工作表是表单某张工作表的副本，且其中的内容与原表不同；只读取原表。", {
+              "": "工作表“{sheet}”是“{original}”的副本，其中 {shown} 共 {count} 个单元格的内容与“{original}”不同，"
+                  "而导入只读取“{original}”，副本中的内容不会被导入。"
+                  "请把要报送的内容填在“{original}”中，并删除工作表“{sheet}”。",
+          }),
     Check("tamper.outside", "warning", "workbook", "填报区域外有内容",
           "填报区域以外的单元格有内容，这些内容不导入。", {
               "": "{sheet} 中有 {count} 个单元格在填报区域之外填写了内容（{shown}），这些内容不会被导入；"
@@ -230,6 +301,10 @@ CATALOGUE: tuple[Check, ...] = (
     Check("value.formula", "warning", "cell", "填写了公式",
           "输入单元格中是公式，按其计算结果读取。", {
               "": "“{label}”填写的是公式 {found}，已按计算结果读取；请改为直接填写数值。",
+          }),
+    Check("value.formula_without_value", "error", "cell", "公式没有保存结果",
+          "输入单元格中是公式，但文件中没有保存公式的结果（例如由程序生成），无法读取。", {
+              "": "“{label}”填写的是公式 {found}，公式的结果没有保存，无法读取。请改为直接填写数值。",
           }),
     Check("value.blank", "warning", "cell", "数字单元格空白",
           "数字单元格留空：按 0 计算并警告；必填或 --strict 时为错误。", {
@@ -248,6 +323,12 @@ CATALOGUE: tuple[Check, ...] = (
               "with_words": "“{label}”填写了“{shown}”，只填阿拉伯数字，不要带单位或文字。",
               "words": "“{label}”填写了“{shown}”，应填写阿拉伯数字，没有请填 0。",
               "not_number": "“{label}”的内容“{shown}”不是数字。",
+              "exponent": "“{label}”填写的“{shown}”是科学计数法，请直接填写完整的数字（例如 1000，而不是 1e3）。",
+          }),
+    Check("value.digits", "error", "cell", "不是 0–9 的数字字符",
+          "数字单元格中有键盘上的 0–9 以外的数字字符（例如阿拉伯文数字），不会被悄悄当作数字读取。", {
+              "": "“{label}”填写的“{shown}”中有键盘上的 0–9 以外的数字字符"
+                  "（例如阿拉伯文或其他文字的数字），请用阿拉伯数字 0–9 重新输入。",
           }),
     Check("value.date_in_number", "error", "cell", "数字单元格中是日期",
           "数字单元格中的内容被表格程序当成了日期。", {
@@ -294,15 +375,25 @@ CATALOGUE: tuple[Check, ...] = (
         "encoding": "文件不是可识别的文本编码（UTF-8 或 GB18030）",
         "docx_unsafe": "Word 文件已损坏或未通过安全检查：{reason}",
         "docx_damaged": "Word 文件已损坏或不是 .docx 格式（{kind}）",
+        "pdf_scanned": "这是扫描版 PDF（没有文字层，页面只是图片），无法读取其中的文字。"
+                       "请改用网页版、Word 版或可复制文字的 PDF 年报。",
+        "pdf_failed": "PDF 文件无法读取（{kind}）",
+        "pdf_refused": "PDF 文件已损坏、加密或无法读取。请重新导出 PDF，或改用网页版、Word 版年报。",
+        "pdf_support": "读取 PDF 需要安装 PDF 支持（pip install \"tianbao[pdf]\"）或 poppler 的 pdftotext。"
+                       "也可以改用网页版或 Word 版年报。",
+        "pdf_password": "PDF 文件设置了密码，无法读取。请提供没有密码的文件。",
+        "pdf_damaged": "PDF 文件已损坏或无法读取（{kind}）",
     }),
-    Check("document.kind", "error", "document", "不是年报文档", "文件不是文本、网页或 Word 格式的年报。", {
-        "": "{name} 不是可以读取的年报文档：只能读取文本（.txt）、网页（.html）"
-            "和 Word（.docx）格式的政府信息公开工作年度报告。",
+    Check("document.kind", "error", "document", "不是年报文档", "文件不是文本、网页、Word 或 PDF 格式的年报。", {
+        "": "{name} 不是可以读取的年报文档：只能读取文本（.txt）、网页（.html）、"
+            "Word（.docx）和 PDF 格式的政府信息公开工作年度报告。",
     }),
-    Check("document.title", "error", "document", "找不到报告标题", "文档中找不到报告标题，无法确定单位和年度。", {
-        "": "{name} 中找不到报告标题（例如“{example}”），无法确定单位名称和年度。"
-            "请确认这是一份政府信息公开工作年度报告。",
-    }),
+    Check("document.title", "error", "document", "找不到报告标题",
+          "标题、引言、统计期间、文件名和 --unit-name/--year 都不能确定单位名称或年度。", {
+              "": "{name} 中找不到报告标题（例如“{example}”），无法确定{lacking}。"
+                  "请把文件改名为报告标题（如“{example}.txt”），或在导入、检查时用 --unit-name 单位名称"
+                  " 和 --year 年度 指定。",
+          }),
     Check("document.parts", "error", "document", "找不到报告的各部分", "文档中找不到报告的任何一个部分。", {
         "": "{name} 中找不到报告的任何一个部分（例如“{example}”），不像是一份政府信息公开工作年度报告。",
     }),
@@ -322,7 +413,26 @@ CATALOGUE: tuple[Check, ...] = (
     }),
     Check("table.count", "error", "document", "一行的数字个数不对",
           "年报表格一行的数字个数与表单不符，无法对应各列。", {
-        "": "{where}应有 {expected} 个数字，文档中只找到 {found} 个，无法确定各列的数字，这一行已按 0 处理。",
+        "": "{where}应有 {expected} 个数字，文档中只找到 {found} 个，无法确定各列的数字，这一行已按 0 处理。"
+            "这可能是读取问题，请核对原文。",
+    }),
+    Check("table.short_row", "error", "document", "一行少了一个空白单元格",
+          "年报表格一行少一个数字且最后一个等于其余之和：复制时丢失了一个空白单元格，只保留合计。", {
+        "": "{where}只有 {count} 个数字（{found}），比应有的少一个；最后一个数字等于其余之和，"
+            "应是“{total}”，原文中可能有一个空白单元格在复制时丢失，无法确定其余数字各属哪一列。"
+            "这一行只保留了“{total}”，其余按 0 处理。这可能是读取问题，请核对原文。",
+    }),
+    Check("table.paired", "warning", "document", "各行数字按顺序对应",
+          "年报表格的行名称缺失或与数字分开，已按顺序把每行数字对应到各行。", {
+        "": "“{title}”{why}，已假定 {count} 行数字依次是“{first}”至“{last}”"
+            "各行的数字（每行一行数字，按顺序对应）。请核对原文。",
+    }),
+    Check("table.note", "warning", "document", "数字带括号说明", "年报表格的数字后带有括号说明，说明没有计入。", {
+        "": "{where}写作“{found}”，已按 {expected} 读取，括号中的说明没有计入。",
+    }),
+    Check("table.reading", "warning", "document", "可能是读取问题",
+          "读取不完整的表格中某条规则不成立：可能是读取问题而不是报告的错误。", {
+        "": "{difference}。这张表有读取不确定的地方（见本表的其他提示），这一差异可能是读取问题，请核对原文。",
     }),
     Check("table.extra", "warning", "document", "一行多出数字", "年报表格一行的数字比表单多，只取前面的。", {
         "": "{where}多出 {extra} 个数字，只取了前 {expected} 个，请核对这一行。",

@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from tianbao import __version__
 from tianbao.errors import FormMismatch, ReportLoadError
@@ -186,24 +185,6 @@ def coerce_field(value: FieldValue, field_type: str) -> FieldValue:
     if field_type in ("int", "year"):
         return int(value)
     return str(value)
-
-
-def load_report(path: str | Path, form: Form | None = None) -> Report:
-    """Read a report JSON file; with a form, check its keys and restore exact types."""
-    path = Path(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportLoadError(f"{path.name}: 不是有效的 JSON 报告文件（{exc}）") from exc
-    try:
-        report = Report.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ReportLoadError(f"{path.name}: 报告 JSON 的 {where} 不符合格式：{first['msg']}") from exc
-    if form is not None:
-        conform(report, form, path.name)
-    return report
 
 
 def conform(report: Report, form: Form, name: str) -> None:

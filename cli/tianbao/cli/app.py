@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tianbao import __version__
 from tianbao.errors import TianbaoError, UserError
+from tianbao.io.names import input_labels, shown_path
 
 if TYPE_CHECKING:
     from tianbao.form import Form
@@ -156,6 +158,9 @@ RosterOption = Annotated[
 YearOption = Annotated[
     int | None, typer.Option("--year", help="本次收集的报告年度，其他年度的报告将被退回", min=2000, max=2100)
 ]
+UnitNameOption = Annotated[
+    str | None, typer.Option("--unit-name", help="已发布的年报中没有写明单位名称时使用的单位名称（年度用 --year 指定）")
+]
 StrictOption = Annotated[
     bool, typer.Option("--strict", help="严格模式：数字单元格留空按错误处理（默认按 0 计并给出警告）")
 ]
@@ -181,7 +186,7 @@ def _roster(path: Path | None, definition: Form) -> Roster | None:
 @app.command("import")
 def import_command(
     inputs: Annotated[
-        list[Path], typer.Argument(help="报送的工作簿或已发布的年报（.txt/.html/.docx），或文件夹（全部导入）")
+        list[Path], typer.Argument(help="报送的工作簿或已发布的年报（.txt/.html/.docx/.pdf），或文件夹（全部导入）")
     ],
     outdir: Annotated[
         Path, typer.Option("-o", "--outdir", help="输出文件夹：每个接收的单位一个 JSON，另有 findings.csv/.xlsx")
@@ -191,8 +196,12 @@ def import_command(
     strict: StrictOption = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="并行进程数", min=1, max=64)] = 1,
     convert: ConvertOption = False,
+    latest: Annotated[
+        bool, typer.Option("--latest", help="同一单位有多份工作簿时，采用工作簿保存时间最新的一份（默认全部退回）")
+    ] = False,
     limit: LimitOption = None,
     form: FormOption = None,
+    unit_name: UnitNameOption = None,
 ) -> None:
     """导入报送的工作簿或已发布的年报：校验后每个单位输出一个 JSON，问题清单写入 findings.csv 和 findings.xlsx。"""
 
@@ -201,28 +210,35 @@ def import_command(
 
         from tianbao.cli.console import summary_line
         from tianbao.form import resolve_form
-        from tianbao.io.inputs import collect_inputs
+        from tianbao.io.inputs import collect_inputs, import_outputs
         from tianbao.stages.batch import import_batch
         from tianbao.workbook.limits import limits_from
 
         definition = resolve_form(form)
         units = _roster(roster, definition)
         limits = limits_from(limit or [])
-        files = collect_inputs(inputs, [outdir])
+        shown = shown_path(outdir)
+        files = collect_inputs(inputs, import_outputs(outdir))
+        names = input_labels(inputs, files)
         columns = (TextColumn("导入"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err_console, transient=True) as progress:
             task = progress.add_task("import", total=len(files))
             result = import_batch(
                 files, definition, outdir, roster=units, year=year, strict=strict, convert=convert,
-                jobs=jobs, limits=limits, on_done=lambda _outcome: progress.advance(task),
-                on_wait=lambda: err_console.print(f"另一个导入正在写入 {outdir}，等它完成后再继续……", highlight=False),
+                jobs=jobs, limits=limits, names=names, latest=latest, unit_name=unit_name,
+                on_done=lambda _outcome: progress.advance(task),
+                on_wait=lambda: err_console.print(f"另一个导入正在写入 {shown}，等它完成后再继续……", highlight=False),
             )
         for outcome in result.rejected:
             first = next((f for f in outcome.findings if f.is_error), None)
             reason = first.message if first else ""
-            console.print(f"[red]退回[/red] {outcome.source.name}：{reason}", highlight=False)
+            console.print(f"[red]退回[/red] {escape(outcome.name)}：{escape(reason)}", highlight=False)
+        if result.set_aside:
+            folder = shown_path(result.set_aside[0].parent.relative_to(outdir))
+            console.print(f"[yellow]上次导入留下的 {len(result.set_aside)} 个 JSON 已不再有效（对应的文件本次被退回"
+                          f"或已换成另一份），已移到 {escape(folder)} 文件夹保存，不计入汇总[/yellow]", highlight=False)
         console.print(summary_line(result.outcomes), highlight=False)
-        console.print(f"JSON 和问题清单（findings.csv、findings.xlsx）已保存在 {outdir}", highlight=False)
+        console.print(f"JSON 和问题清单（findings.csv、findings.xlsx）已保存在 {escape(shown)}", highlight=False)
         return 1 if result.rejected else 0
 
     run(action)
@@ -230,13 +246,14 @@ def import_command(
 
 @app.command("check")
 def check_command(
-    files: Annotated[list[Path], typer.Argument(help="要检查的工作簿，或已发布的年报（.txt/.html/.docx）")],
+    files: Annotated[list[Path], typer.Argument(help="要检查的工作簿，或已发布的年报（.txt/.html/.docx/.pdf）")],
     roster: RosterOption = None,
     year: YearOption = None,
     strict: StrictOption = False,
     convert: ConvertOption = False,
     limit: LimitOption = None,
     form: FormOption = None,
+    unit_name: UnitNameOption = None,
 ) -> None:
     """检查报送的工作簿或已发布的年报并列出全部问题（不输出文件）；有错误时退出码为 1。"""
 
@@ -250,13 +267,15 @@ def check_command(
         definition = resolve_form(form)
         units = _roster(roster, definition)
         limits = limits_from(limit or [])
+        found = collect_inputs(files)
         outcomes = [
-            outcome for outcome, _json in import_many(collect_inputs(files), definition, roster=units, year=year,
-                                                      strict=strict, convert=convert, limits=limits)
+            outcome for outcome, _json in import_many(found, definition, roster=units, year=year, strict=strict,
+                                                      convert=convert, limits=limits, names=input_labels(files, found),
+                                                      unit_name=unit_name)
         ]
         console.print(findings_table(outcomes))
         console.print(summary_line(outcomes), highlight=False)
-        return 1 if any(o.rejected for o in outcomes) else 0
+        return 1 if any(o.rejected or any(f.is_error for f in o.findings) for o in outcomes) else 0
 
     run(action)
 
@@ -284,14 +303,15 @@ def annotate_command(
 
         definition = resolve_form(form)
         if file.is_dir() or not collect_inputs([file]):
-            raise UserError(f"annotate 只处理一个报送的工作簿，不是文件夹：{file}")
+            raise UserError(f"annotate 只处理一个报送的工作簿，不是文件夹：{shown_path(file)}")
         target = output or file.with_name(f"退回_{file.stem}.xlsx")
         if target.resolve() == file.resolve():
             raise UserError("输出文件不能与报送的原文件相同")
         outcome = annotate(file, definition, target, roster=_roster(roster, definition), year=year,
                            strict=strict, convert=convert, limits=limits_from(limit or []))
         errors = sum(1 for f in outcome.findings if f.is_error)
-        console.print(f"已生成 {target}：{errors} 个错误、{len(outcome.findings) - errors} 个提示", highlight=False)
+        console.print(f"已生成 {escape(shown_path(target))}：{errors} 个错误、{len(outcome.findings) - errors} 个提示",
+                      highlight=False)
 
     run(action)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -20,7 +21,7 @@ def findings_table(outcomes: list[ImportOutcome]) -> Group:
     for outcome in outcomes:
         verdict = status(outcome)
         colour = "red" if outcome.rejected else ("yellow" if outcome.warnings else "green")
-        table = Table(title=f"[bold]{outcome.source.name}[/bold]  [{colour}]{verdict}[/{colour}]",
+        table = Table(title=f"[bold]{escape(outcome.name)}[/bold]  [{colour}]{verdict}[/{colour}]",
                       title_justify="left", header_style="bold", expand=True, show_edge=False)
         table.add_column("类别", no_wrap=True)
         table.add_column("位置", style="cyan", no_wrap=True)
@@ -31,7 +32,7 @@ def findings_table(outcomes: list[ImportOutcome]) -> Group:
             place = f"{cells[0][0]}!{cells[0][1]}" if cells else (finding.sheet or "")
             kind = "[red]错误[/red]" if finding.is_error else "[yellow]警告[/yellow]"
             table.add_row(kind, place, finding.message, finding.found or "")
-        clean = Text.from_markup(f"[bold]{outcome.source.name}[/bold]  [green]{verdict}[/green]：没有发现问题")
+        clean = Text.from_markup(f"[bold]{escape(outcome.name)}[/bold]  [green]{verdict}[/green]：没有发现问题")
         tables.append(table if outcome.findings else clean)
     return Group(*tables)
 
@@ -40,7 +41,9 @@ def summary_line(outcomes: list[ImportOutcome]) -> str:
     accepted = [o for o in outcomes if not o.rejected]
     warned = sum(1 for o in accepted if o.warnings)
     rejected = len(outcomes) - len(accepted)
-    return f"共 {len(outcomes)} 个文件：接收 {len(accepted)} 个（其中有警告 {warned} 个），退回 {rejected} 个。"
+    flawed = sum(1 for o in accepted if any(f.is_error for f in o.findings))
+    also = f"、有错误的已发布年报 {flawed} 个" if flawed else ""
+    return f"共 {len(outcomes)} 个文件：接收 {len(accepted)} 个（其中有警告 {warned} 个{also}），退回 {rejected} 个。"
 
 
 def status_tables(result: MergeResult, limit: int = 30) -> list[Table]:
@@ -59,7 +62,7 @@ def status_tables(result: MergeResult, limit: int = 30) -> list[Table]:
     for column in ("状态", "单位代码", "单位名称", "文件", "说明"):
         lines.add_column(column, overflow="fold")
     for entry in attention[:limit]:
-        source = entry.submission.source.name if entry.submission else ""
+        source = entry.submission.name if entry.submission else ""
         lines.add_row(entry.status, entry.code, entry.name, source, entry.note)
     if len(attention) > limit:
         lines.caption = f"另有 {len(attention) - limit} 行未显示，见汇总工作簿的“报送情况”表"

@@ -189,6 +189,7 @@ def _cross_check(form: Form) -> list[str]:
             problems.append(f"{where}: 两行的列不一致")
 
     problems.extend(_summary_problems(form))
+    problems.extend(_unfilled_problems(form))
     problems.extend(_narrative_problems(form))
 
     for rule in spec.rules:
@@ -212,6 +213,22 @@ def _cross_check(form: Form) -> list[str]:
             if rule.check.label:
                 occupy(rule.check.sheet, Range.parse(rule.check.label.range), f"{where}.check.label")
     return problems
+
+
+def _unfilled_problems(form: Form) -> list[str]:
+    """The confirmation field must be a field of a fields section, and not an identity field."""
+    check = form.spec.unfilled
+    if check is None:
+        return []
+    section, field = check.ref
+    identity = (form.identity_section.id, *form.identity_fields.values())
+    try:
+        form.field(section, field)
+    except KeyError:
+        return [f"unfilled.confirm: 字段 “{check.confirm}” 不存在"]
+    if section == identity[0] and field in identity[1:]:
+        return [f"unfilled.confirm: “{check.confirm}” 是单位身份字段，不能用作确认"]
+    return []
 
 
 def _summary_problems(form: Form) -> list[str]:
@@ -241,7 +258,7 @@ def _narrative_problems(form: Form) -> list[str]:
         fields = [ref for ref in check.compare if ref.count(".") == 1]
         if fields and len(check.compare) > 1:
             problems.append(f"{where}: 字段只能单独比较，不能与其他单元格相加")
-        for ref in check.compare:
+        for ref in [*check.compare, *(r for refs in check.or_compare for r in refs), *check.percent_of]:
             parts = ref.split(".")
             try:
                 if len(parts) == 2:

@@ -140,6 +140,16 @@ class TableSection(SectionBase):
     columns: list[ColumnDef] = Field(min_length=1)
     rows: list[RowDef] = Field(min_length=1)
     computed: list[ComputedDef] = []
+    # Where a header word may break when printed: the word -> its lines joined by "|"
+    # ("结果维持" -> "结果|维持"). Other header words are never broken inside.
+    print_breaks: dict[Text, Text] = {}
+
+    @model_validator(mode="after")
+    def _breaks_keep_the_word(self) -> TableSection:
+        for word, lines in self.print_breaks.items():
+            if lines.replace("|", "") != word:
+                raise ValueError(f"print_breaks: “{lines}” 去掉分隔符后应与 “{word}” 相同")
+        return self
 
 
 Section = Annotated[FieldsSection | TableSection, Field(discriminator="kind")]
@@ -205,6 +215,9 @@ class SummarySpec(_Strict):
         return [(ref.split(".")[0], ref.split(".")[1]) for ref in self.key_rows]
 
 
+CheckRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,2}$")]
+
+
 class NarrativeCheck(_Strict):
     """A number a published report states in its text, compared with its tables (R8).
 
@@ -218,7 +231,14 @@ class NarrativeCheck(_Strict):
     severity: Literal["error", "warning"] = "warning"
     pattern: Text
     value: Decimal | None = None
-    compare: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,2}$")]] = Field(min_length=1)
+    compare: list[CheckRef] = Field(min_length=1)
+    # Another reading the text may mean (e.g. new applications alone, or new plus carried over):
+    # the check holds when the stated number equals `compare` or any of these sums.
+    or_compare: list[list[CheckRef]] = []
+    # The stated number is a percentage of this sum (`compare` / `percent_of` × 100, as rounded in the text).
+    percent_of: list[CheckRef] = []
+    # Only for reports of this year or later (e.g. a format that was replaced).
+    from_year: int | None = None
     message: Text
 
     @model_validator(mode="after")
@@ -242,6 +262,18 @@ class Identity(_Strict):
     year: Ident = "year"
 
 
+class UnfilledCheck(_Strict):
+    """A returned workbook whose numbers are all as distributed was never filled in (未填写),
+    unless the unit confirms in `confirm` ("section.field", any value) that it has none."""
+
+    confirm: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
+
+    @property
+    def ref(self) -> tuple[str, str]:
+        section, field = self.confirm.split(".")
+        return section, field
+
+
 class FormSpec(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
     version: Text
@@ -256,6 +288,7 @@ class FormSpec(_Strict):
     year_links: list[YearLink] = []
     summary: SummarySpec = SummarySpec()
     narrative_checks: list[NarrativeCheck] = []
+    unfilled: UnfilledCheck | None = None
 
 
 def form_schema() -> str:

@@ -9,7 +9,10 @@ Rules, the same for every command:
 * inside folders, Office lock files (`~$…`), hidden files and folders (`.…`), `__MACOSX`,
   the junk operating systems leave (Thumbs.db, desktop.ini) and tianbao's own reports on a
   batch (findings.csv/.xlsx) are skipped, and so is every path under `outputs` (the output
-  folder of an import, or the output files of a merge), so a rerun never reads its own output;
+  folder of an import, or the output files of a merge), so a rerun never reads its own output
+  (an import whose output folder is an input folder passes its report JSON and its history
+  folder, 历史, as outputs), and the history folder of any import's output folder (a 历史
+  beside a findings.csv) is skipped too, so a merge never counts reports set aside;
 * each file once (by absolute path), in the order given.
 
 Folders are walked with os.scandir (through os.walk): ten thousand files are listed without
@@ -23,14 +26,24 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tianbao.errors import UserError
+from tianbao.io.names import shown_name
 
 RECURSIVE = True
+# Where an import sets aside the report JSON of its output folder that no longer hold.
+HISTORY_FOLDER = "历史"
 SKIPPED_NAMES = frozenset({"thumbs.db", "desktop.ini", "findings.csv", "findings.xlsx"})
 SKIPPED_FOLDERS = frozenset({"__MACOSX"})
 
 
 def _skipped(name: str) -> bool:
     return name.startswith(("~$", ".")) or name.lower() in SKIPPED_NAMES
+
+
+def import_outputs(outdir: Path) -> list[Path]:
+    """What an import into `outdir` must not read back: the folder itself (when it lies inside
+    an input folder), and when it is an input folder, its report JSON and its history."""
+    own = [path for path in outdir.glob("*.json") if path.is_file()] if outdir.is_dir() else []
+    return [outdir, outdir / HISTORY_FOLDER, *own]
 
 
 def collect_inputs(paths: Iterable[Path], outputs: Iterable[Path] = (), *,
@@ -44,12 +57,17 @@ def collect_inputs(paths: Iterable[Path], outputs: Iterable[Path] = (), *,
         elif path.is_file():
             candidates = [path]
         else:
-            raise UserError(f"找不到文件或文件夹：{path}")
+            raise UserError(f"找不到文件或文件夹：{shown_name(str(path))}")
         for candidate in candidates:
             found.setdefault(os.path.abspath(candidate), candidate)
     if not found:
         raise UserError(nothing_found)
     return list(found.values())
+
+
+def _is_history(parent: Path, name: str) -> bool:
+    """An import's history folder: 历史 in an import's output folder (it holds findings.csv)."""
+    return name == HISTORY_FOLDER and (parent / "findings.csv").is_file()
 
 
 def _walk(folder: Path, skip: set[str]) -> list[Path]:
@@ -58,9 +76,9 @@ def _walk(folder: Path, skip: set[str]) -> list[Path]:
     for top, folders, names in os.walk(folder, onerror=failure.append):
         here = Path(top)
         folders[:] = [f for f in folders if not f.startswith(".") and f not in SKIPPED_FOLDERS
-                      and os.path.abspath(here / f) not in skip] if RECURSIVE else []
+                      and not _is_history(here, f) and os.path.abspath(here / f) not in skip] if RECURSIVE else []
         files += [here / name for name in names
                   if not _skipped(name) and os.path.abspath(here / name) not in skip]
     if failure and not files:
-        raise UserError(f"无法读取文件夹 {folder}（{failure[0].strerror or failure[0]}）")
+        raise UserError(f"无法读取文件夹 {shown_name(str(folder))}（{failure[0].strerror or failure[0]}）")
     return sorted(files)

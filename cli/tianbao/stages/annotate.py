@@ -47,7 +47,7 @@ def annotate(path: Path, form: Form, output: Path, *, roster: Roster | None = No
     a first sheet listing the findings with links. The department's own file is only read."""
     outcome, read = read_limited(path, form, ReadOptions(roster, year, strict), convert, limits)
     if outcome.report is None or read is None:
-        raise UserError(f"{path.name}：{outcome.findings[0].message}")
+        raise UserError(f"{outcome.name}：{outcome.findings[0].message}")
     report = outcome.report.model_copy(deep=True)
     report.findings = []
     findings = outcome.findings
@@ -59,7 +59,7 @@ def annotate(path: Path, form: Form, output: Path, *, roster: Roster | None = No
     book.write_form()
     _restore_rejected_inputs(book, form, read)
     _annotate_other_cells(book, form, notes)
-    _write_listing(book, listing, path.name, findings)
+    _write_listing(book, listing, outcome.name, findings)
     write_atomic(output, book.finish())
     return outcome
 

@@ -3,7 +3,8 @@
 `import_many` reads files in worker processes (`stages.pool`), each cut off after
 `limits.max_seconds`, and yields outcomes in input order; `read_limited` does the same for
 one file (annotate); `import_batch` writes one JSON per accepted report as soon as its turn
-comes, then findings.csv/.xlsx, holding a cross-platform lock on the output folder.
+comes, settles duplicates and sets stale JSON aside (`stages.settle`), then writes
+findings.csv/.xlsx, holding a cross-platform lock on the output folder.
 """
 
 from __future__ import annotations
@@ -14,22 +15,24 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePath
+from typing import Any
 
 from tianbao.errors import UserError
 from tianbao.findings import emit
 from tianbao.form import Form, resolve_form
 from tianbao.io.atomic import write_atomic
-from tianbao.io.names import safe_filename
+from tianbao.io.names import safe_filename, shown_name
 from tianbao.io.roster import Roster
 from tianbao.io.tables import csv_text, xlsx_listing
 from tianbao.report import Report
 from tianbao.stages.intake import ImportOutcome, import_file, import_read
 from tianbao.stages.pool import Failed, TimedPool
+from tianbao.stages.settle import Earlier, History, UnitKey, earlier_report, newer, settle_duplicates, unit_key
 from tianbao.workbook.limits import DEFAULT_LIMITS, Limits
 from tianbao.workbook.read import ReadOptions, ReadResult
 
@@ -45,6 +48,8 @@ _LEFTOVER = re.compile(r"^\..+\.(json|csv|xlsx)\.[A-Za-z0-9_]+\.tmp$")
 class BatchResult:
     outcomes: list[ImportOutcome]
     written: dict[Path, Path] = field(default_factory=dict)  # source -> JSON
+    # Report JSONs an earlier import left that no longer hold, moved into the history folder.
+    set_aside: list[Path] = field(default_factory=list)
 
     @property
     def accepted(self) -> list[ImportOutcome]:
@@ -67,38 +72,43 @@ def _worker_form(source: str) -> Form:
     return form
 
 
-def _import_one(path: Path, form: Form, options: dict[str, object]) -> Imported:
-    outcome = import_file(path, form, **options)  # type: ignore[arg-type]
+def _import_one(item: tuple[Path, str], form: Form, options: dict[str, object]) -> Imported:
+    path, name = item
+    outcome = import_file(path, form, name=name, **options)  # type: ignore[arg-type]
     return outcome, (outcome.report.to_json() if outcome.report is not None and not outcome.rejected else None)
 
 
-def _worker_import(source: str, options: dict[str, object], path: Path) -> Imported:
+def _worker_import(source: str, options: dict[str, object], item: tuple[Path, str]) -> Imported:
     """One file in a pool process; the JSON is rendered there too, in parallel."""
-    return _import_one(path, _worker_form(source), options)
+    return _import_one(item, _worker_form(source), options)
 
 
 def import_many(
     paths: list[Path], form: Form, *, roster: Roster | None = None, year: int | None = None, strict: bool = False,
-    convert: bool = False, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
+    convert: bool = False, jobs: int = 1, limits: Limits = DEFAULT_LIMITS, names: dict[Path, str] | None = None,
+    unit_name: str | None = None,
 ) -> Iterator[Imported]:
-    """(outcome, report JSON or None) for every file, in input order.
+    """(outcome, report JSON or None) for every file, in input order; `names` says how each
+    file is shown (default: its name).
 
     Each file is read in a worker process and cut off after `limits.max_seconds` (a file
     that hangs or exhausts its worker is reported and the batch goes on); with max_seconds
     0 the files are read in this process, one after another."""
-    options = {"roster": roster, "year": year, "strict": strict, "convert": convert, "limits": limits}
+    options = {"roster": roster, "year": year, "strict": strict, "convert": convert, "limits": limits,
+               "unit_name": unit_name}
+    items = [(path, (names or {}).get(path) or shown_name(path.name)) for path in dict.fromkeys(paths)]
     if limits.max_seconds <= 0:
-        for path in paths:
-            yield _import_one(path, form, options)
+        for item in items:
+            yield _import_one(item, form, options)
         return
     _WORKER[form.source] = form  # forked workers inherit the loaded form
     pool = TimedPool(partial(_worker_import, form.source, options), jobs, limits.max_seconds)
-    done: dict[Path, Imported] = {}
+    done: dict[tuple[Path, str], Imported] = {}
     following = 0
-    for path, result in pool.run(list(dict.fromkeys(paths))):
-        done[path] = (_failed(path, result, limits), None) if isinstance(result, Failed) else result
-        while following < len(paths) and paths[following] in done:
-            yield done[paths[following]]
+    for item, result in pool.run(items):
+        done[item] = (_failed(item, result, limits), None) if isinstance(result, Failed) else result
+        while following < len(items) and items[following] in done:
+            yield done.pop(items[following])
             following += 1
 
 
@@ -115,10 +125,11 @@ def read_limited(path: Path, form: Form, options: ReadOptions, convert: bool,
     _WORKER[form.source] = form
     pool = TimedPool(partial(_worker_read, form.source, options, convert, limits), 1, limits.max_seconds)
     [(_path, result)] = list(pool.run([path]))  # one item in, one result out
-    return (_failed(path, result, limits), None) if isinstance(result, Failed) else result
+    return (_failed((path, shown_name(path.name)), result, limits), None) if isinstance(result, Failed) else result
 
 
-def _failed(path: Path, failure: Failed, limits: Limits) -> ImportOutcome:
+def _failed(item: tuple[Path, str], failure: Failed, limits: Limits) -> ImportOutcome:
+    path, name = item
     if failure.reason == "timeout":
         seconds = f"{limits.max_seconds:g}"
         finding = emit("file.timeout", expected=f"不超过 {seconds} 秒（max_seconds）", found=f"超过 {seconds} 秒",
@@ -129,55 +140,111 @@ def _failed(path: Path, failure: Failed, limits: Limits) -> ImportOutcome:
         sha = hashlib.sha256(path.read_bytes()).hexdigest() if path.stat().st_size <= limits.max_file_bytes else ""
     except OSError:
         sha = ""
-    return ImportOutcome(path, None, [finding], sha)
+    return ImportOutcome(path, None, [finding], sha, name)
 
 
 def import_batch(
     paths: list[Path], form: Form, outdir: Path, *, roster: Roster | None = None, year: int | None = None,
     strict: bool = False, convert: bool = False, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
+    names: dict[Path, str] | None = None, latest: bool = False,
     on_done: Callable[[ImportOutcome], None] | None = None, on_wait: Callable[[], None] | None = None,
+    unit_name: str | None = None,
 ) -> BatchResult:
     """Import every file; write one JSON per accepted report plus findings.csv/.xlsx.
 
+    The folder then holds the latest import of these inputs: a report JSON an earlier import
+    left for one of them (the same file, or the same unit) that this import does not write
+    again is moved into 历史/<time>/, and so is one this import replaces with another file's.
+    Two files for one unit are both refused; with `latest` the one saved last is taken.
+
     Safe to kill and run again: each JSON is written atomically as soon as its file and every
-    file before it are read (so duplicates and names are decided in input order, as in an
-    uninterrupted run), and findings.csv/.xlsx are written last. Imports into the same
-    folder take turns: `on_wait` is called when another one holds the folder."""
+    file before it are read (so names are decided in input order, as in an uninterrupted
+    run); what no longer holds is set aside, and findings.csv/.xlsx written, last. Imports
+    into the same folder take turns: `on_wait` is called when another one holds the folder."""
     paths = list(dict.fromkeys(paths))
     try:
-        return _import_batch(paths, form, outdir, roster, year, strict, convert, jobs, limits, on_done, on_wait)
+        return _Batch(form, outdir, latest).run(
+            paths, names or {}, {"roster": roster, "year": year, "strict": strict, "convert": convert, "jobs": jobs,
+                                 "limits": limits, "unit_name": unit_name}, on_done, on_wait)
     except OSError as exc:  # reading inputs never raises: this is the output folder
-        raise UserError(f"无法写入输出文件夹 {outdir}（{exc.strerror or exc}）") from exc
+        raise UserError(f"无法写入输出文件夹 {shown_name(str(outdir))}（{exc.strerror or exc}）") from exc
 
 
-def _import_batch(
-    paths: list[Path], form: Form, outdir: Path, roster: Roster | None, year: int | None, strict: bool,
-    convert: bool, jobs: int, limits: Limits, on_done: Callable[[ImportOutcome], None] | None,
-    on_wait: Callable[[], None] | None,
-) -> BatchResult:
-    outdir.mkdir(parents=True, exist_ok=True)
-    result = BatchResult([])
-    with _folder_lock(outdir, on_wait), ThreadPoolExecutor(max_workers=8) as writers:
-        _remove_leftovers(outdir)
-        first: dict[tuple[str, int], ImportOutcome] = {}
-        used: set[str] = set()
-        writes = []
-        for outcome, text in import_many(paths, form, roster=roster, year=year, strict=strict, convert=convert,
-                                         jobs=jobs, limits=limits):
-            result.outcomes.append(outcome)
-            _reject_duplicate(outcome, first)
-            if not outcome.rejected and outcome.report is not None:
-                target = outdir / _unique(report_filename(outcome.report, outcome.source), used)
-                result.written[outcome.source] = target
-                # write_atomic fsyncs each file; threads let those waits overlap.
-                writes.append(writers.submit(write_atomic, target, text or outcome.report.to_json()))
-            if on_done:
-                on_done(outcome)
-        for write in writes:
-            write.result()
-        write_atomic(outdir / FINDINGS_CSV, findings_csv(result))
-        write_atomic(outdir / FINDINGS_XLSX, findings_xlsx(result))
-    return result
+class _Batch:
+    """One import into one output folder, holding its lock."""
+
+    def __init__(self, form: Form, outdir: Path, latest: bool) -> None:
+        self.form, self.outdir, self.latest = form, outdir, latest
+        self.history = History(outdir)
+        self.result = BatchResult([], set_aside=self.history.moved)
+        self.wrote: set[Path] = set()
+        self.earlier: dict[Path, Earlier] = {}
+
+    def run(self, paths: list[Path], names: dict[Path, str], options: dict[str, Any],
+            on_done: Callable[[ImportOutcome], None] | None, on_wait: Callable[[], None] | None) -> BatchResult:
+        self.outdir.mkdir(parents=True, exist_ok=True)
+        with _folder_lock(self.outdir, on_wait), ThreadPoolExecutor(max_workers=8) as writers:
+            _remove_leftovers(self.outdir)
+            self.earlier = {path: found for path in sorted(self.outdir.glob("*.json"))
+                            if (found := earlier_report(path)) is not None}
+            chosen: dict[UnitKey, ImportOutcome] = {}  # the file each unit's JSON now holds
+            claims: dict[UnitKey, list[ImportOutcome]] = {}
+            targets: dict[UnitKey, Path] = {}
+            used: set[str] = set()
+            pending: dict[Path, Future[None]] = {}
+            for outcome, text in import_many(paths, self.form, names=names, **options):
+                self.result.outcomes.append(outcome)
+                report = outcome.report
+                if not outcome.rejected and report is not None:
+                    key = unit_key(report)
+                    claims.setdefault(key, []).append(outcome)
+                    if key not in targets:
+                        targets[key] = self.outdir / _unique(report_filename(report, outcome.name), used)
+                    if key not in chosen or (self.latest and newer(outcome, chosen[key])):
+                        chosen[key] = outcome
+                        target = targets[key]
+                        if target in pending:  # the same file: one write after the other
+                            pending[target].result()
+                        # write_atomic fsyncs each file; threads let those waits overlap.
+                        pending[target] = writers.submit(self._write, target, text or report.to_json(),
+                                                         outcome.sha256)
+                if on_done:
+                    on_done(outcome)
+            for write in pending.values():
+                write.result()
+            for key, group in claims.items():
+                kept = settle_duplicates(group, self.latest)
+                if kept is not None:
+                    self.result.written[kept.source] = targets[key]
+                    if len(group) > 1 and kept.report is not None:  # its JSON now notes the others
+                        write_atomic(targets[key], kept.report.to_json())
+            self._set_aside_stale()
+            write_atomic(self.outdir / FINDINGS_CSV, findings_csv(self.result))
+            write_atomic(self.outdir / FINDINGS_XLSX, findings_xlsx(self.result))
+        return self.result
+
+    def _write(self, target: Path, text: str, sha256: str) -> None:
+        """Write a report JSON; one an earlier import left there from another file goes to history."""
+        before = self.earlier.get(target)
+        if before is not None and before.sha256 != sha256 and target.exists():
+            self.history.set_aside(target)
+        write_atomic(target, text)
+        self.wrote.add(target)
+
+    def _set_aside_stale(self) -> None:
+        """Earlier report JSONs of this import's inputs (same file or same unit) that it did
+        not write again: that file or unit is refused now, so its old numbers must not stay."""
+        written = set(self.result.written.values())
+        names = {o.name for o in self.result.outcomes}
+        units = {unit_key(o.report) for o in self.result.outcomes if o.report is not None}
+        for path in sorted(self.outdir.glob("*.json")):
+            if path in written:
+                continue
+            before = self.earlier.get(path)
+            if before is None and path in self.wrote:  # written by this import, then refused as a duplicate
+                path.unlink()
+            elif before is not None and (before.source_file in names or before.key in units):
+                self.history.set_aside(path)
 
 
 @contextmanager
@@ -233,22 +300,9 @@ def _remove_leftovers(folder: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _reject_duplicate(outcome: ImportOutcome, first: dict[tuple[str, int], ImportOutcome]) -> None:
-    """Two accepted files for one unit and year would be summed twice: keep the first."""
-    report = outcome.report
-    if outcome.rejected or report is None:
-        return
-    key = (report.unit.code or report.unit.name, report.year)
-    if key not in first:
-        first[key] = outcome
-    else:
-        finding = emit("identity.duplicate", found=outcome.source.name, expected=first[key].source.name,
-                       other=first[key].source.name, unit=report.unit.name, year=report.year)
-        outcome.findings.append(finding)  # the report's list is this same list
-
-
-def report_filename(report: Report, source: Path) -> str:
-    parts = [p for p in (report.unit.code, report.unit.name) if p] or [source.stem]
+def report_filename(report: Report, source: str) -> str:
+    """The JSON's file name: unit code, name and year (else the stem of `source`, as shown)."""
+    parts = [p for p in (report.unit.code, report.unit.name) if p] or [PurePath(source).stem]
     name = "_".join([*parts, str(report.year)]) if report.year else "_".join(parts)
     return safe_filename(name).strip(" .") + ".json"
 
@@ -262,7 +316,6 @@ def _unique(name: str, used: set[str]) -> str:
     return candidate
 
 
-
 # ---------------------------------------------------------------------------------------
 # Findings files
 
@@ -273,6 +326,8 @@ FILE_HEADER = ["文件", "导入结果", "单位代码", "单位名称", "年度
 def status(outcome: ImportOutcome) -> str:
     if outcome.rejected:
         return "退回"
+    if any(f.is_error for f in outcome.findings):
+        return "接收（已发布的年报，有错误）"
     return "接收（有警告）" if outcome.warnings else "接收"
 
 
@@ -280,7 +335,7 @@ def _finding_rows(result: BatchResult) -> list[list[str]]:
     rows = []
     for outcome in result.outcomes:
         for f in outcome.findings:
-            rows.append([outcome.source.name, status(outcome), "错误" if f.is_error else "警告", f.rule,
+            rows.append([outcome.name, status(outcome), "错误" if f.is_error else "警告", f.rule,
                          f.sheet or "", f.cell or "", f.expected or "", f.found or "", f.message])
     return rows
 
@@ -291,10 +346,10 @@ def _file_rows(result: BatchResult) -> list[list[str | int]]:
         report = outcome.report
         written = result.written.get(outcome.source)
         rows.append([
-            outcome.source.name, status(outcome),
+            outcome.name, status(outcome),
             report.unit.code if report else "", report.unit.name if report else "",
             report.year if report and report.year else "", sum(1 for f in outcome.findings if f.is_error),
-            outcome.warnings, written.name if written else "", outcome.sha256,
+            outcome.warnings, shown_name(written.name) if written else "", outcome.sha256,
         ])
     return rows
 

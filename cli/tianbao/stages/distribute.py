@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from tianbao.errors import ReportLoadError, UserError
 from tianbao.form import Form
+from tianbao.io.names import safe_filename
+from tianbao.io.reports import load_report
 from tianbao.io.roster import RosterUnit, load_roster
-from tianbao.report import Report, Unit, empty_report, load_report
+from tianbao.report import Report, Unit, empty_report
 from tianbao.rules.check import carry_forward
 from tianbao.stages.previous import load_previous
 from tianbao.workbook.write import WriteOptions, identity_locks, write_workbook
-
-_UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 
 @dataclass(frozen=True)
@@ -48,12 +47,12 @@ def new_workbook(
         else:
             setattr(report.unit, setters[role], str(value))
     locks = identity_locks(form, tuple(identity))
-    write_workbook(output, form, report, WriteOptions(password=password, locked=locks))
+    write_workbook(output, form, report, WriteOptions(password=password, locked=locks, distributed=True))
     return report
 
 
 def workbook_name(unit: RosterUnit, year: int) -> str:
-    return _UNSAFE_FILENAME.sub("_", f"{unit.code}_{unit.name}_{year}.xlsx")
+    return safe_filename(f"{unit.code}_{unit.name}_{year}.xlsx")
 
 
 def distribute(
@@ -75,6 +74,6 @@ def distribute(
         if before is not None:
             locks |= carry_forward(form, before, report)
         path = outdir / workbook_name(unit, year)
-        write_workbook(path, form, report, WriteOptions(password=password, locked=locks))
+        write_workbook(path, form, report, WriteOptions(password=password, locked=locks, distributed=True))
         written.append(Distributed(unit, path, before is not None))
     return written

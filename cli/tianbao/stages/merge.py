@@ -19,9 +19,11 @@ from pathlib import Path
 from tianbao.errors import FormMismatch, ReportLoadError, UserError
 from tianbao.form import Form
 from tianbao.io.inputs import collect_inputs
+from tianbao.io.names import shown_name
+from tianbao.io.reports import load_report
 from tianbao.io.roster import Roster, RosterUnit, load_roster
 from tianbao.io.values import VALUES_CSV, VALUES_PARQUET
-from tianbao.report import Finding, Report, SourceEntry, Unit, empty_report, load_report, stamp
+from tianbao.report import Finding, Report, SourceEntry, Unit, empty_report, stamp
 from tianbao.rules.check import check_report, recompute, year_link_findings
 from tianbao.stages.batch import import_many
 from tianbao.stages.previous import load_previous
@@ -29,16 +31,17 @@ from tianbao.workbook.limits import DEFAULT_LIMITS, Limits
 
 STATUS_MISSING = "未报送"
 STATUS_INVALID = "校验未通过"
+STATUS_UNFILLED = "未填写"  # returned with the numbers as distributed, not confirmed
 STATUS_WARNINGS = "有警告"
 STATUS_PASSED = "已通过"
 STATUS_DUPLICATE = "重复报送"
 STATUS_OFF_ROSTER = "不在名单中"
 STATUS_UNREADABLE = "无法读取"
 # Roster units that still owe a valid report: the 催报名单.
-OWING = (STATUS_MISSING, STATUS_INVALID)
+OWING = (STATUS_MISSING, STATUS_INVALID, STATUS_UNFILLED)
 STATUS_ORDER = (
-    STATUS_PASSED, STATUS_WARNINGS, STATUS_INVALID, STATUS_MISSING, STATUS_DUPLICATE, STATUS_OFF_ROSTER,
-    STATUS_UNREADABLE,
+    STATUS_PASSED, STATUS_WARNINGS, STATUS_INVALID, STATUS_UNFILLED, STATUS_MISSING, STATUS_DUPLICATE,
+    STATUS_OFF_ROSTER, STATUS_UNREADABLE,
 )
 
 DISTRICT_JSON = "district.json"
@@ -79,6 +82,11 @@ class Submission:
         return sum(1 for f in self.findings if not f.is_error)
 
     @property
+    def name(self) -> str:
+        """The file name as shown (printable even when it is not UTF-8)."""
+        return shown_name(self.source.name)
+
+    @property
     def imported_at(self) -> str | None:
         return self.report.provenance.imported_at if self.report else None
 
@@ -117,7 +125,7 @@ class Entry:
             unit_code=self.code,
             unit_name=self.name,
             status=self.status,
-            source_file=sub.source.name if sub else None,
+            source_file=sub.name if sub else None,
             sha256=sub.sha256 if sub else None,
             imported_at=sub.imported_at if sub else None,
             summed=self.summed,
@@ -170,7 +178,7 @@ def read_report_file(path: Path, form: Form) -> Submission:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return Submission(path, "", None, problem=f"{path.name}：无法读取文件（{exc.strerror}）")
+        return Submission(path, "", None, problem=f"{shown_name(path.name)}：无法读取文件（{exc.strerror}）")
     sha256 = hashlib.sha256(data).hexdigest()
     try:
         report = load_report(path, form)
@@ -182,7 +190,7 @@ def read_report_file(path: Path, form: Form) -> Submission:
 
 
 def _names(paths: list[Path], limit: int = 5) -> str:
-    shown = "、".join(p.name for p in paths[:limit])
+    shown = "、".join(shown_name(p.name) for p in paths[:limit])
     return shown + (f" 等 {len(paths)} 个文件" if len(paths) > limit else "")
 
 
@@ -229,7 +237,12 @@ def _instant(text: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+UNFILLED_RULE = "file.untouched"
+
+
 def _status(sub: Submission) -> str:
+    if any(f.rule == UNFILLED_RULE for f in sub.findings):
+        return STATUS_UNFILLED
     if sub.errors:
         return STATUS_INVALID
     return STATUS_WARNINGS if sub.warnings else STATUS_PASSED
@@ -276,16 +289,16 @@ def completeness(
         )
     entries: list[Entry] = []
     for unit in expected:
-        subs = sorted(claims[unit.code], key=lambda s: (_instant(s.imported_at), s.source.name), reverse=True)
+        subs = sorted(claims[unit.code], key=lambda s: (_instant(s.imported_at), s.name), reverse=True)
         if not subs:
             entries.append(Entry(unit.code, unit.name, STATUS_MISSING))
             continue
         status = _status(subs[0])
-        note = _first_message(subs[0], errors=status == STATUS_INVALID)
-        summed = status != STATUS_INVALID or options.include_invalid
+        note = _first_message(subs[0], errors=status in (STATUS_INVALID, STATUS_UNFILLED))
+        summed = status not in (STATUS_INVALID, STATUS_UNFILLED) or options.include_invalid
         entries.append(Entry(unit.code, unit.name, status, subs[0], summed, note))
         for older in subs[1:]:
-            note = f"已采用导入时间较新的 {subs[0].source.name}"
+            note = f"已采用导入时间较新的 {subs[0].name}"
             entries.append(Entry(unit.code, unit.name, STATUS_DUPLICATE, older, note=note))
     return entries + off_roster + unreadable
 

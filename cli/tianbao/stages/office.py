@@ -12,8 +12,10 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from tianbao.errors import OfficeError
+from tianbao.stages.pool import kill_group, track_helper
 
 _PROFILE_XCU = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry"
@@ -37,7 +39,11 @@ def find_soffice() -> str | None:
 
 def convert(source: Path, target_format: str, outdir: Path, timeout: float = 180) -> Path:
     """Open `source` in LibreOffice headless (recalculating formulas) and save it as
-    `target_format` ("xlsx", "pdf", ...) in `outdir`. Returns the written file."""
+    `target_format` ("xlsx", "pdf", ...) in `outdir`. Returns the written file.
+
+    LibreOffice runs in its own process group, killed as a whole on timeout (it starts more
+    than one process), and registered with the worker pool, which kills it with a worker it
+    cuts off. OfficeError messages are Chinese and name no file: they reach the clerk."""
     soffice = find_soffice()
     if soffice is None:
         raise OfficeError("未找到 LibreOffice（soffice），无法转换文件")
@@ -49,7 +55,7 @@ def convert(source: Path, target_format: str, outdir: Path, timeout: float = 180
         filter_name = {"xlsx": "xlsx:Calc MS Excel 2007 XML"}.get(target_format, target_format)
         command = [
             soffice,
-            f"-env:UserInstallation=file://{profile}",
+            f"-env:UserInstallation={Path(profile).as_uri()}",
             "--headless",
             "--norestore",
             "--nolockcheck",
@@ -60,14 +66,21 @@ def convert(source: Path, target_format: str, outdir: Path, timeout: float = 180
             str(source),
         ]
         env = {**os.environ, "HOME": profile}
+        group: dict[str, Any] = (
+            {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt" else {"start_new_session": True}
+        )
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, **group)
+        track_helper(process.pid)
         try:
-            result = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout, env=env, check=False
-            )
+            returncode = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
-            raise OfficeError(f"LibreOffice 转换 {source.name} 超时") from exc
+            raise OfficeError(f"LibreOffice 转换超时（超过 {timeout:g} 秒）") from exc
+        finally:
+            if process.poll() is None:
+                kill_group(process.pid)
+                process.wait()
+            track_helper(0)
     target = outdir / f"{source.stem}.{target_format}"
-    if result.returncode != 0 or not target.is_file():
-        detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["无输出"]
-        raise OfficeError(f"LibreOffice 无法转换 {source.name}：{detail[0]}")
+    if returncode != 0 or not target.is_file():
+        raise OfficeError("LibreOffice 无法打开或转换这个文件（可能已损坏或设置了密码）")
     return target

@@ -9,12 +9,22 @@ Workers are forked where the system can (fast, and they inherit what the parent 
 spawned elsewhere (Windows). TIANBAO_START_METHOD=spawn forces spawning, so that the Windows
 way is tested on Linux too. A task's deadline starts when its worker is ready, not when the
 worker is started: a spawned worker first imports the package.
+
+A killed worker cannot clean up after itself, so the pool does it: each worker gets its own
+temporary folder (TMPDIR, removed with the worker), and a task that starts a helper program
+(LibreOffice) in its own process group registers it with `track_helper`, so that the helper's
+whole group is killed with the worker instead of running on, orphaned.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import shutil
+import signal
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -35,6 +45,24 @@ class Failed:
 
 START_METHOD_VARIABLE = "TIANBAO_START_METHOD"
 _READY = "ready"
+# In a worker: shared with the parent, the process id of the helper group it runs (0: none).
+_helper: Any = None
+
+
+def track_helper(pid: int) -> None:
+    """Record a helper process started in its own process group (0 when it has ended), so that
+    the pool can kill its group if it kills this worker. Does nothing outside a pool worker."""
+    if _helper is not None:
+        _helper.value = pid
+
+
+def kill_group(pid: int) -> None:
+    """Kill a helper started in its own process group, with everything it started."""
+    if os.name == "nt":
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(pid)], capture_output=True, check=False)
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # ended already
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _context() -> Any:
@@ -43,7 +71,14 @@ def _context() -> Any:
     return multiprocessing.get_context(chosen if chosen in methods else "spawn")
 
 
-def _serve(connection: Connection, function: Callable[[Any], Any], parent: int) -> None:
+def _serve(connection: Connection, function: Callable[[Any], Any], parent: int, scratch: str,
+           helper: Any) -> None:
+    global _helper
+    _helper = helper
+    # Temporary files of this worker and of the programs it starts go to its own folder.
+    tempfile.tempdir = scratch
+    for variable in ("TMPDIR", "TEMP", "TMP"):
+        os.environ[variable] = scratch
     connection.send(_READY)
     while True:
         # Poll rather than block, so an orphaned worker notices its parent is gone.
@@ -62,7 +97,10 @@ class _Worker:
     def __init__(self, function: Callable[[Any], Any]) -> None:
         context = _context()
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, function, os.getpid()), daemon=True)
+        self.scratch = tempfile.mkdtemp(prefix="tianbao-worker-")
+        self.helper = context.Value("q", 0, lock=False)
+        self.process = context.Process(target=_serve, args=(child, function, os.getpid(), self.scratch, self.helper),
+                                       daemon=True)
         self.process.start()
         child.close()
         self.ready = False
@@ -71,7 +109,10 @@ class _Worker:
     def stop(self) -> None:
         self.process.kill()
         self.process.join()
+        if self.helper.value:
+            kill_group(self.helper.value)
         self.connection.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 class TimedPool(Generic[Item]):

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from tianbao.errors import ReportLoadError, UserError
 from tianbao.form import Form
-from tianbao.report import Report, load_report
+from tianbao.io.reports import load_report
+from tianbao.report import Report
 
 
 @dataclass

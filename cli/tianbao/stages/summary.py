@@ -30,6 +30,7 @@ from tianbao.stages.merge import (
     STATUS_MISSING,
     STATUS_ORDER,
     STATUS_PASSED,
+    STATUS_UNFILLED,
     STATUS_WARNINGS,
     SUMMARY_XLSX,
     Entry,
@@ -137,6 +138,7 @@ class _Styles:
             STATUS_WARNINGS: add({**base, "font_color": "#7F6000", "bg_color": "#FFF2CC"}),
             STATUS_INVALID: add({**base, "font_color": "#9C0006", "bg_color": "#FFC7CE"}),
             STATUS_MISSING: add({**base, "font_color": "#9C0006", "bg_color": "#FFC7CE"}),
+            STATUS_UNFILLED: add({**base, "font_color": "#9C0006", "bg_color": "#FFC7CE"}),
         }
         self.password = book.password
 
@@ -284,7 +286,7 @@ def _entry_row(sheet: Worksheet, styles: _Styles, row: int, number: int, entry: 
     else:
         sheet.write_number(row, 5, sub.errors, styles.number)
         sheet.write_number(row, 6, sub.warnings, styles.number)
-        sheet.write_string(row, 7, sub.source.name, styles.text)
+        sheet.write_string(row, 7, sub.name, styles.text)
         sheet.write_string(row, 8, sub.imported_at or "", styles.text)
         sheet.write_string(row, 9, sub.sha256[:SHORT_HASH], styles.text)
     sheet.write_string(row, 10, entry.note, styles.text)

@@ -241,6 +241,13 @@ class XlsxPackage:
             self._date_styles = frozenset(found)
         return self._date_styles
 
+    def saved_at(self) -> str | None:
+        """When the workbook was last saved (docProps/core.xml dcterms:modified), as written."""
+        if not self.has("docProps/core.xml"):
+            return None
+        element = self._xml("docProps/core.xml").find("{http://purl.org/dc/terms/}modified")
+        return (element.text or "").strip() or None if element is not None else None
+
     def custom_properties(self) -> dict[str, str]:
         if not self.has("docProps/custom.xml"):
             return {}
@@ -460,8 +467,8 @@ def _raw_cell(element: Element, position: tuple[int, int], strings: list[str],
     if kind == "inlineStr":
         inline = element.find(_M + "is")
         return RawCell("s", _rich_text(inline) if inline is not None else "", formula)
-    if kind == "str":
-        return RawCell("s", unescape(value or ""), formula)
+    if kind == "str":  # a formula's text result; no <v> means no result was saved
+        return RawCell("s", unescape(value) if value is not None else None, formula)
     if kind in ("b", "e", "d"):
         return RawCell(kind, value, formula)
     return RawCell("n", value, formula)

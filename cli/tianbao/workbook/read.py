@@ -11,15 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from tianbao.cells import Cell, column_index
 from tianbao.findings import emit
 from tianbao.form.query import Form
 from tianbao.io.roster import Roster
 from tianbao.report import Finding, Number, Report, Unit, empty_report
 from tianbao.rules.check import check_report, recompute, stated_total_findings
-from tianbao.workbook.layout import ANNOTATION_SHEET, IDENTITY_KEYS, META_SHEET
+from tianbao.workbook.identity import identity_cell, identity_mismatch_findings, read_identity, unfilled_findings
+from tianbao.workbook.layout import ANNOTATION_SHEET, META_SHEET
 from tianbao.workbook.package import SheetData, SheetInfo, WorkbookInfo, XlsxPackage
-from tianbao.workbook.tamper import formula_findings, input_name_findings, label_findings, outside_findings
+from tianbao.workbook.tamper import (
+    check_cell_findings,
+    copy_findings,
+    formula_findings,
+    input_name_findings,
+    label_findings,
+    merged_area_findings,
+    outside_findings,
+)
 from tianbao.workbook.values import InputValues
 
 
@@ -28,6 +36,7 @@ class ReadOptions:
     roster: Roster | None = None
     year: int | None = None
     strict: bool = False
+    unit_name: str | None = None  # for a published report that names no unit
 
 
 @dataclass
@@ -41,10 +50,14 @@ class ReadResult:
     meta: dict[str, str] = field(default_factory=dict)
 
 
-def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> ReadResult:
-    """Read one workbook package (XlsxError propagates for unreadable packages)."""
+def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions, file_name: str | None = None) -> ReadResult:
+    """Read one workbook package (InputFileError propagates for unreadable packages); `file_name`,
+    the name it was submitted under, is checked against the identity it carries."""
     book = package.workbook()
-    meta, findings = read_identity(package, book)
+    meta, findings, sources = read_identity(package, book)
+    saved_at = package.saved_at()
+    if saved_at:
+        meta["saved_at"] = saved_at
     stop = _identity_stop(form, meta)
     if stop is not None:
         return ReadResult(None, [*findings, stop], meta=meta)
@@ -52,13 +65,17 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> Rea
         findings.append(emit("tamper.external_link", found=str(book.external_links)))
     sheets, structure = _load_sheets(package, book, form)
     structure += label_findings(form, sheets) + formula_findings(form, sheets) + input_name_findings(form, book)
+    structure += check_cell_findings(form, sheets) + merged_area_findings(form, sheets)
     if not structure and meta.get("fingerprint") and meta["fingerprint"] != form.fingerprint:
         # Same id and version, same labels and formulas: an edited copy of the definition.
         findings.append(emit("identity.fingerprint", expected=form.fingerprint[:12], found=meta["fingerprint"][:12]))
     findings += structure
     values = InputValues(form, sheets, options.strict, book.date1904)
     report = _build_report(form, values)
-    findings += values.findings + identity_findings(form, report, meta, options)
+    findings += values.findings + identity_findings(form, report, options)
+    findings += identity_mismatch_findings(form, report, sources, file_name, options.roster)
+    if not any(f.is_error for f in values.findings):  # an unreadable number is not an untouched one
+        findings += unfilled_findings(form, report, meta)
     findings += outside_findings(form, sheets)
     recompute(form, report.tables)
     stated = _stated_tables(form, report, sheets)
@@ -71,36 +88,6 @@ def read_workbook(package: XlsxPackage, form: Form, options: ReadOptions) -> Rea
 
 # ---------------------------------------------------------------------------------------
 # Identity
-
-
-def read_identity(package: XlsxPackage, book: WorkbookInfo) -> tuple[dict[str, str], list[Finding]]:
-    """Identity keys from the hidden sheet, then defined names, then custom properties."""
-    meta: dict[str, str] = {}
-    findings: list[Finding] = []
-    info = next((s for s in book.sheets if s.name == META_SHEET), None)
-    if info is not None:
-        if info.state == "visible":
-            findings.append(emit("identity.meta_visible", sheet=META_SHEET))
-        data = package.sheet(info)
-        for (row, col), raw in data.cells.items():
-            if col == 0 and raw.value:
-                value = data.cells.get((row, 1))
-                meta.setdefault(raw.value, (value.value or "") if value else "")
-    for name, text in book.defined_names.items():
-        if name.startswith("tianbao_"):
-            meta.setdefault(name.removeprefix("tianbao_"), _name_constant(text))
-    if not all(key in meta for key in IDENTITY_KEYS):
-        for name, text in package.custom_properties().items():
-            if name.startswith("tianbao_"):
-                meta.setdefault(name.removeprefix("tianbao_"), text)
-    return meta, findings
-
-
-def _name_constant(text: str) -> str:
-    text = text.strip().removeprefix("=")
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1].replace('""', '"')
-    return text
 
 
 def _identity_stop(form: Form, meta: dict[str, str]) -> Finding | None:
@@ -132,13 +119,17 @@ def _load_sheets(package: XlsxPackage, book: WorkbookInfo, form: Form) -> tuple[
     for name in missing:
         findings.append(emit("tamper.sheet", "renamed" if renamed else "missing", sheet=name, expected=name,
                              found=extra[0] if renamed else "（无）"))
-    if extra and not renamed:
-        findings.append(emit("tamper.extra_sheet", found="、".join(extra)))
     sheets = {}
     for name in expected:
         info: SheetInfo | None = by_name.get(name)
         if info is not None:
             sheets[name] = package.sheet(info)
+    if extra and not renamed:
+        copies = copy_findings(form, sheets, {name: package.sheet(by_name[name]) for name in extra})
+        findings += copies
+        others = [name for name in extra if name not in {f.sheet for f in copies}]
+        if others:
+            findings.append(emit("tamper.extra_sheet", found="、".join(others)))
     return sheets, findings
 
 
@@ -167,38 +158,22 @@ def _build_report(form: Form, values: InputValues) -> Report:
     return report
 
 
-def identity_findings(form: Form, report: Report, meta: dict[str, str], options: ReadOptions) -> list[Finding]:
+def identity_findings(form: Form, report: Report, options: ReadOptions) -> list[Finding]:
+    """The year this collection asks for and the roster's units."""
     findings = []
-    basic = form.identity_section
-
-    def where(role: str) -> tuple[str, str]:
-        field_def = form.field(basic.id, form.identity_fields[role])
-        return basic.sheet, Cell(field_def.row - 1, column_index(basic.input_column)).a1
-
-    for role, variant in (("unit_name", "name"), ("unit_code", "code")):
-        given = meta.get(role, "")
-        now = str(report.identity_value(role) or "")
-        if given and now and given != now:
-            sheet, a1 = where(role)
-            findings.append(emit("identity.unit", variant, sheet=sheet, cell=a1, expected=given, found=now))
-    given_year = meta.get("year", "")
-    if given_year and report.year and given_year != str(report.year):
-        sheet, a1 = where("year")
-        findings.append(emit("identity.year", "template", sheet=sheet, cell=a1, expected=given_year,
-                             found=str(report.year)))
     if options.year is not None and report.year and report.year != options.year:
-        sheet, a1 = where("year")
+        sheet, a1 = identity_cell(form, "year")
         findings.append(emit("identity.year", "collection", sheet=sheet, cell=a1, expected=str(options.year),
                              found=str(report.year)))
     if options.roster is not None and (report.unit.code or report.unit.name):
         unit = options.roster.find(report.unit.code, report.unit.name)
-        sheet, a1 = where("unit_code" if report.unit.code else "unit_name")
+        sheet, a1 = identity_cell(form, "unit_code" if report.unit.code else "unit_name")
         shown = f"{report.unit.name}（代码 {report.unit.code}）" if report.unit.code else report.unit.name
         if unit is None:
             findings.append(emit("identity.roster", "missing", sheet=sheet, cell=a1, expected="名单中的单位",
                                  found=shown))
         elif unit.name != report.unit.name:
-            sheet, a1 = where("unit_name")
+            sheet, a1 = identity_cell(form, "unit_name")
             findings.append(emit("identity.roster", "name", sheet=sheet, cell=a1, expected=unit.name,
                                  found=report.unit.name, code=unit.code))
     return findings

@@ -1,5 +1,6 @@
-"""Tamper checks: a returned workbook's labels, total formulas, input names and stray content
-compared with the form definition, to detect edited, shifted or misused sheets."""
+"""Tamper checks: a returned workbook's labels, total and check formulas, input names, merged
+areas, sheet copies and stray content compared with the form definition, to detect edited,
+shifted or misused sheets."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import re
 
 from tianbao.cells import Cell, Range, column_index
 from tianbao.findings import emit
-from tianbao.form.query import Form, per_form
+from tianbao.form.grammar import expand_rule
+from tianbao.form.query import Form, InputCell, per_form
 from tianbao.form.spec import FieldsSection, TableSection
 from tianbao.report import Finding
-from tianbao.rules.excel import computed_formula
+from tianbao.rules.excel import check_formula, computed_formula
 from tianbao.workbook.package import RawCell, SheetData, WorkbookInfo
 from tianbao.workbook.values import SPACES, clip
 
@@ -88,8 +90,119 @@ def input_name_findings(form: Form, book: WorkbookInfo) -> list[Finding]:
     return findings
 
 
+_QUOTED_SHEET = re.compile(r"'((?:[^']|'')+)'!")
+
+
 def normalise_formula(text: str) -> str:
+    # Clients differ in quoting sheet names ('基本信息'!B5 or 基本信息!B5): compare unquoted.
+    text = _QUOTED_SHEET.sub(lambda m: m.group(1).replace("''", "'") + "!", text)
     return re.sub(r"[\s$]", "", text).removeprefix("=").upper()
+
+
+def _content(raw: RawCell | None) -> str:
+    if raw is None:
+        return ""
+    return "=" + raw.formula.removeprefix("=") if raw.formula else (raw.value or "").strip(SPACES)
+
+
+def copy_findings(form: Form, sheets: dict[str, SheetData], extra: dict[str, SheetData]) -> list[Finding]:
+    """An extra sheet with the labels of a form sheet is a copy of it ("表二 (2)"). Only the
+    original is read: a copy holding other values than the original is an error naming it."""
+    labels: dict[str, list[tuple[Cell, str]]] = {}
+    for sheet, cell, text in _label_positions(form):
+        labels.setdefault(sheet, []).append((cell, text))
+    findings = []
+    for name, data in extra.items():
+        original = next((sheet for sheet, placed in labels.items() if sheet in sheets
+                         and all(_same_label(cell_text(data.at(cell)), text) for cell, text in placed)), None)
+        if original is None:
+            continue
+        differing = [c for c in form.input_cells if c.sheet == original
+                     and _content(data.at(c.cell)) not in ("", _content(sheets[original].at(c.cell)))]
+        if not differing:
+            continue
+        shown = "、".join(c.a1 for c in differing[:5]) + ("等" if len(differing) > 5 else "")
+        first = differing[0]
+        findings.append(emit("tamper.sheet_copy", sheet=name, cell=",".join(c.a1 for c in differing),
+                             expected=_content(sheets[original].at(first.cell)) or "（空）",
+                             found=clip(_content(data.at(first.cell))), original=original, shown=shown,
+                             count=len(differing)))
+    return findings
+
+
+@per_form
+def _check_cells(form: Form) -> list[tuple[str, Cell, str]]:
+    """(sheet, cell, formula) of every ✓/✗ check cell the workbook carries."""
+    found = []
+    for rule in form.spec.rules:
+        if rule.check is None:
+            continue
+        for instance in expand_rule(form, rule):
+            if instance.check_cell is not None:
+                formula = check_formula(form, instance, rule.check.sheet)
+                found.append((rule.check.sheet, Cell.parse(instance.check_cell), formula))
+    return found
+
+
+def check_cell_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
+    """A check cell overwritten (a constant "✓") no longer shows whether the numbers agree."""
+    findings = []
+    for sheet, cell, expected in _check_cells(form):
+        data = sheets.get(sheet)
+        if data is None:
+            continue
+        raw = data.at(cell)
+        if raw is not None and raw.formula and normalise_formula(raw.formula) == normalise_formula(expected):
+            continue
+        if raw is None or raw.is_empty:
+            variant, found = "deleted", "（空）"
+        elif not raw.formula:
+            variant, found = "value", cell_text(raw)
+        else:
+            variant, found = "formula", "=" + raw.formula.removeprefix("=")
+        findings.append(emit("tamper.check", variant, sheet=sheet, cell=cell.a1, expected=expected, found=found,
+                             where=f"{sheet}!{cell.a1}", shown=clip(found)))
+    return findings
+
+
+@per_form
+def _merged_areas(form: Form) -> list[tuple[str, Range, InputCell | None, str]]:
+    """(sheet, range, input cell or None, label text) of every area the workbook merges
+    into one cell: only its first cell is read, so the others must stay empty."""
+    areas: list[tuple[str, Range, InputCell | None, str]] = []
+    for cell in form.input_cells:
+        if cell.merge is not None and not cell.merge.is_single:
+            areas.append((cell.sheet, cell.merge, cell, cell.label))
+    for section in form.tables:
+        origin = form.origin(section)
+        for label in section.labels:
+            rng = Range.parse(label.range).shifted(origin)
+            if not rng.is_single:
+                areas.append((section.sheet, rng, None, label.text))
+    for rule in form.spec.rules:
+        if rule.check and rule.check.label and not Range.parse(rule.check.label.range).is_single:
+            areas.append((rule.check.sheet, Range.parse(rule.check.label.range), None, rule.check.label.text))
+    return areas
+
+
+def merged_area_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
+    """Content typed into a merged area after it was unmerged is never read: say where it is."""
+    findings = []
+    for sheet, area, input_cell, text in _merged_areas(form):
+        data = sheets.get(sheet)
+        if data is None:
+            continue
+        first = area.first
+        for cell in area.cells():
+            raw = data.at(cell)
+            if cell == first or raw is None or (not raw.formula and (raw.value or "").strip(SPACES) == ""):
+                continue
+            found = clip(cell_text(raw) or "=" + (raw.formula or "").removeprefix("="))
+            findings.append(emit("tamper.merged_area", "input" if input_cell is not None else "label", sheet=sheet,
+                                 cell=cell.a1, expected="（空）", found=found,
+                                 label=text if input_cell is not None else clip(text),
+                                 first=first.a1, last=area.last.a1))
+    return findings
 
 
 def formula_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
@@ -112,8 +225,6 @@ def formula_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
         findings.append(emit("tamper.formula", variant, sheet=computed.sheet, cell=computed.a1,
                              expected=expected, found=found, where=where))
     return findings
-
-
 
 
 @per_form  # per form, not per workbook: a batch reads hundreds of workbooks

@@ -19,10 +19,15 @@ from tianbao.workbook.layout import MAX_AMOUNT, MAX_COUNT
 from tianbao.workbook.package import RawCell, SheetData
 
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．，－＋", "0123456789.,-+")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+# ASCII digits only ([0-9], never \d): a Chinese keyboard types ASCII or full-width digits, and
+# Decimal() would silently read Arabic-Indic or other scripts' digits.
+_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+_EXPONENT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+$")
+# How a spreadsheet stores a number (<v>): exponents allowed, nothing but ASCII.
+_STORED_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+_THOUSANDS = re.compile(r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
 SPACES = " \t\r\n\u3000\u00a0"
-_DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_DATE_TEXT = re.compile(r"^([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?$")
 
 
 def clip(text: str, limit: int = 40) -> str:
@@ -66,6 +71,10 @@ class InputValues:
             if "[" in formula or re.search(r"\w+:/|\\\\", formula):
                 self._add(cell, "value.external", "", formula, "数值")
                 return None
+            if raw.value is None:
+                # Written by a script (<f> without <v>): only a spreadsheet program computes it.
+                self._add(cell, "value.formula_without_value", "", formula, _expected(cell))
+                return None
             self._add(cell, "value.formula", "", formula)
         if raw is None or raw.value is None or raw.value.strip(SPACES) == "":
             return self._blank(cell)
@@ -96,12 +105,13 @@ class InputValues:
         if raw.kind == "s":
             parsed = _normalise_number_text(text, changes)
             if parsed is None:
-                variant = "with_words" if re.search(r"\d", text) else "words"
-                self._add(cell, "value.text", variant, text, _expected(cell), shown=clip(text))
+                self._add(cell, *_not_a_number(text), text, _expected(cell), shown=clip(text))
                 return None
             number = parsed
         else:
             try:
+                if not _STORED_NUMBER.match(text.strip()):
+                    raise InvalidOperation
                 number = Decimal(text)
             except InvalidOperation:
                 self._add(cell, "value.text", "not_number", text, _expected(cell), shown=clip(text))
@@ -236,6 +246,18 @@ def _places(number: Decimal) -> int:
     return max(0, -(exponent + trailing))
 
 
+def _not_a_number(text: str) -> tuple[str, str]:
+    """(check, variant) for number text that `_normalise_number_text` refused."""
+    plain = text.strip(SPACES).translate(_FULL_WIDTH)
+    if any(char.isdecimal() and not char.isascii() for char in plain):
+        return "value.digits", ""
+    if _EXPONENT.match(plain):
+        return "value.text", "exponent"
+    if re.search(r"[0-9]", plain):
+        return "value.text", "with_words"
+    return "value.text", "words"
+
+
 def _normalise_number_text(text: str, changes: list[str]) -> Decimal | None:
     """A number typed as text, with what had to change noted; None when it is no number."""
     value = text
@@ -252,6 +274,6 @@ def _normalise_number_text(text: str, changes: list[str]) -> Decimal | None:
     if not _NUMBER.match(value):
         return None
     number = Decimal(value)
-    if number == number.to_integral_value() and ("." in value or "e" in value.lower()):
+    if number == number.to_integral_value() and "." in value:
         changes.append("zeros")
     return number

@@ -32,7 +32,7 @@ from tianbao.io.atomic import write_atomic
 from tianbao.report import Report, Unit
 from tianbao.rules.check import recompute
 from tianbao.rules.excel import CHECK_FAIL, check_formula, check_value, computed_formula
-from tianbao.workbook.layout import IDENTITY_KEYS, META_SHEET, OVER_LIMIT
+from tianbao.workbook.layout import IDENTITY_KEYS, META_SHEET, OVER_LIMIT, numbers_fingerprint
 from tianbao.workbook.protect import protect_structure
 from tianbao.workbook.styles import Formats, validation
 
@@ -53,6 +53,8 @@ class WriteOptions:
     locked: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
     annotations: list[Annotation] = field(default_factory=list)
     generated_at: str | None = None
+    # A workbook sent out to be filled (distribute, new): it records its numbers as sent.
+    distributed: bool = False
 
 
 class FormWorkbook:
@@ -168,7 +170,7 @@ class FormWorkbook:
             if definition.type == "longtext":
                 sheet.set_row(cell.cell.row, section.text_height)
             else:
-                sheet.set_row(cell.cell.row, 22)
+                sheet.set_row(cell.cell.row, 22 if len(definition.label) <= 12 else 36)  # long labels wrap
             self._write_input(sheet, cell, self._field_value(section, definition))
             if cell.max_length and definition.type in ("text", "longtext"):
                 # Live character count beside the input, flagged once over the limit (a paste
@@ -296,6 +298,7 @@ class FormWorkbook:
             "year": str(self.report.year) if self.report.year else "",
             "generated_at": self.generated_at,
             "tool_version": __version__,
+            "distributed_inputs": numbers_fingerprint(self.form, self.report) if self.options.distributed else "",
         }
 
     # -- cells ---------------------------------------------------------------------------

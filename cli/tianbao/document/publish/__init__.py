@@ -17,7 +17,8 @@ from tianbao.document.publish.text_render import render_markdown, render_text
 from tianbao.errors import ReportLoadError, UserError
 from tianbao.form import Form, resolve_form
 from tianbao.io.atomic import write_atomic
-from tianbao.report import Finding, Report, conform, load_report
+from tianbao.io.reports import load_report
+from tianbao.report import Finding, Report, conform
 from tianbao.rules.check import check_report, stated_total_findings
 
 FORMATS = ("html", "docx", "md", "txt")

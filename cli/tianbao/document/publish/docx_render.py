@@ -1,14 +1,18 @@
 """DOCX: a Word document laid out as a 公文 (GB/T 9704): A4, official margins and fonts.
 
-Title in 方正小标宋简体, headings in 黑体, body in 仿宋_GB2312 at 三号 (16pt); Word, WPS
-and LibreOffice substitute the declared alternative font (w:altName) where one is missing.
-Tables keep the official merged layout; landscape tables of the definition get a landscape
-section. Every piece of report text is written as a text run, never as a field or markup.
+Title in 方正小标宋简体, 一级标题 in 黑体 and 二级标题 in 楷体_GB2312 (both indented two
+characters), body in 仿宋_GB2312 at 三号 (16pt); Word, WPS and LibreOffice substitute the
+declared alternative font (w:altName) where one is missing. Tables keep the official merged
+layout; landscape tables of the definition get a landscape section. Column widths are set so
+that no header word breaks inside (breaks only where the form's `print_breaks` allow one).
+Every piece of report text is written as a text run, never as a field or markup. The
+document is marked zh-CN and carries real metadata (title, the unit as author, now).
 """
 
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 from docx import Document as new_docx
 from docx.document import Document as DocxDocument
@@ -20,6 +24,7 @@ from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.section import Section
 from docx.shared import Mm, Pt
+from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph as DocxParagraph
 from docx.text.run import Run
 from lxml import etree
@@ -29,11 +34,13 @@ from tianbao.document.publish.grid import Grid
 
 TITLE_FONT = "方正小标宋简体"
 HEADING_FONT = "黑体"
+SUBHEADING_FONT = "楷体_GB2312"
 BODY_FONT = "仿宋_GB2312"
 LATIN_FONT = "Times New Roman"
 PAGE_NUMBER_FONT = "宋体"
 # Declared substitutes (fontTable w:altName) for fonts many machines lack.
-ALT_FONTS = {TITLE_FONT: "宋体", BODY_FONT: "仿宋", HEADING_FONT: "SimHei"}
+ALT_FONTS = {TITLE_FONT: "宋体", BODY_FONT: "仿宋", HEADING_FONT: "SimHei", SUBHEADING_FONT: "楷体"}
+LANGUAGE = "zh-CN"
 
 TITLE_SIZE = Pt(22)  # 二号
 BODY_SIZE = Pt(16)  # 三号
@@ -43,12 +50,16 @@ LINE_PITCH = Pt(28)  # 22 lines on the 公文 type area
 
 A4_WIDTH, A4_HEIGHT = Mm(210), Mm(297)
 MARGIN_TOP, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT = Mm(37), Mm(35), Mm(28), Mm(26)
+# Inner cell margins (twentieths of a point): a little air between a cell's text and its borders.
+CELL_PADDING_SIDE, CELL_PADDING_TOP = 85, 28
+# A header line needs its characters (each as wide as the font size), both paddings and a
+# little slack for rounding in Word, WPS and LibreOffice.
+HEADER_SLACK = Pt(3)
 
 
 def render_docx(doc: Document, *, author: str = "") -> bytes:
     word = new_docx()
-    word.core_properties.title = doc.title
-    word.core_properties.author = author
+    _metadata(word, doc.title, author)
     _declare_fonts(word)
     _normal_style(word)
     section = word.sections[0]
@@ -67,11 +78,11 @@ def render_docx(doc: Document, *, author: str = "") -> bytes:
             _page(word.add_section(WD_SECTION.NEW_PAGE), landscape=wants_landscape)
             landscape = wants_landscape
         if isinstance(block, Heading):
-            _heading(word, block.text, indent=block.level > 1)
+            _heading(word, block.text, level=block.level)
         elif isinstance(block, Paragraph):
             _body(word, block.text)
         elif isinstance(block, TableBlock):
-            _heading(word, block.grid.title, indent=False)
+            _heading(word, block.grid.title, level=1)
             _table(word, block.grid, landscape)
 
     closing = [word.add_paragraph() for _ in doc.signature]
@@ -98,11 +109,28 @@ def _run(paragraph: DocxParagraph, text: str, font: str, size: Pt, *, latin: str
     return run
 
 
+def _metadata(word: DocxDocument, title: str, author: str) -> None:
+    """Real document properties instead of python-docx's template ones (2013, "python-docx")."""
+    now = datetime.now().astimezone().replace(microsecond=0, tzinfo=None)
+    props = word.core_properties
+    props.title, props.author, props.last_modified_by = title, author, author
+    props.created, props.modified = now, now
+    props.comments, props.subject, props.keywords, props.category = "", "", "", ""
+    props.language, props.revision = LANGUAGE, 1
+
+
 def _normal_style(word: DocxDocument) -> None:
     style = word.styles["Normal"]
     style.font.name = LATIN_FONT
     style.font.size = BODY_SIZE
-    style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), BODY_FONT)
+    properties = style.element.get_or_add_rPr()
+    properties.get_or_add_rFonts().set(qn("w:eastAsia"), BODY_FONT)
+    language = properties.find(qn("w:lang"))
+    if language is None:
+        language = parse_xml(f'<w:lang {nsdecls("w")}/>')
+        properties.append(language)
+    for attribute in ("w:val", "w:eastAsia"):
+        language.set(qn(attribute), LANGUAGE)
     style.paragraph_format.space_after = Pt(0)
     style.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     style.paragraph_format.line_spacing = LINE_PITCH
@@ -146,11 +174,13 @@ def _page_number(section: Section) -> None:
     _run(paragraph, " —", PAGE_NUMBER_FONT, PAGE_NUMBER_SIZE)
 
 
-def _heading(word: DocxDocument, text: str, *, indent: bool) -> None:
+def _heading(word: DocxDocument, text: str, *, level: int) -> None:
+    """一级标题 (一、…) in 黑体, 二级标题 (（一）…) in 楷体_GB2312; both indented two characters."""
     paragraph = word.add_paragraph()
     paragraph.paragraph_format.keep_with_next = True
-    paragraph.paragraph_format.first_line_indent = BODY_SIZE * 2 if indent else None
-    _run(paragraph, text, HEADING_FONT, BODY_SIZE, latin=HEADING_FONT)
+    paragraph.paragraph_format.first_line_indent = BODY_SIZE * 2
+    font = HEADING_FONT if level == 1 else SUBHEADING_FONT
+    _run(paragraph, text, font, BODY_SIZE, latin=font)
 
 
 def _body(word: DocxDocument, text: str) -> None:
@@ -165,9 +195,9 @@ def _table(word: DocxDocument, grid: Grid, landscape: bool) -> None:
     table.style = word.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
+    _cell_padding(table)
     text_width = (A4_HEIGHT if landscape else A4_WIDTH) - MARGIN_LEFT - MARGIN_RIGHT
-    total = sum(grid.widths)
-    widths = [int(text_width * w / total) for w in grid.widths]
+    widths = column_widths(grid, text_width)
     # Fetched once before merging (table.cell() rescans the whole table on every call); merges
     # never overlap, so each range's corner cells are still in the table when it is merged.
     matrix = [row.cells for row in table.rows]
@@ -188,5 +218,41 @@ def _table(word: DocxDocument, grid: Grid, landscape: bool) -> None:
         paragraph.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
         if spec.text:
             column_head = spec.header and spec.scope in ("col", "colgroup")
-            _run(paragraph, spec.text, HEADING_FONT if column_head else BODY_FONT, TABLE_SIZE)
+            font = HEADING_FONT if column_head else BODY_FONT
+            for index, line in enumerate(spec.printed_lines):
+                run = _run(paragraph, line, font, TABLE_SIZE)
+                if index < len(spec.printed_lines) - 1:
+                    run.add_break()
     word.add_paragraph()  # Word needs a paragraph between a table and what follows
+
+
+def column_widths(grid: Grid, text_width: int) -> list[int]:
+    """Widths (EMU) filling `text_width` in the definition's proportions, except that no column
+    is narrower than its longest column-header line: header words never break inside. A table
+    whose headers cannot all fit keeps plain proportions (the form then needs `print_breaks`)."""
+    padding = Pt(2 * CELL_PADDING_SIDE / 20)
+    least = [0] * grid.n_cols
+    for cell in grid.cells:
+        if cell.scope == "col" and cell.text:
+            longest = max(len(line) for line in cell.printed_lines)
+            least[cell.col] = max(least[cell.col], int(TABLE_SIZE * longest + padding + HEADER_SLACK))
+    widths = [int(text_width * w / sum(grid.widths)) for w in grid.widths]
+    if sum(least) > text_width:
+        return widths
+    free = list(range(grid.n_cols))
+    while free:  # give fixed minimums to columns that need them, share the rest by proportion
+        room = text_width - sum(least[c] for c in range(grid.n_cols) if c not in free)
+        share = sum(grid.widths[c] for c in free)
+        widths = [int(room * grid.widths[c] / share) if c in free else least[c] for c in range(grid.n_cols)]
+        short = [c for c in free if widths[c] < least[c]]
+        if not short:
+            break
+        free = [c for c in free if c not in short]
+    return widths
+
+
+def _cell_padding(table: DocxTable) -> None:
+    margins = "".join(
+        f'<w:{side} w:w="{CELL_PADDING_SIDE if side in ("left", "right") else CELL_PADDING_TOP}" w:type="dxa"/>'
+        for side in ("top", "left", "bottom", "right"))
+    table._tbl.tblPr.append(parse_xml(f'<w:tblCellMar {nsdecls("w")}>{margins}</w:tblCellMar>'))

@@ -32,6 +32,11 @@ class GridCell:
     # HTML scope of a header: "col"/"colgroup" in header rows, "row"/"rowgroup" beside values.
     scope: str | None = None
     value: bool = False
+    lines: tuple[str, ...] = ()  # a header's printed lines where the form allows a break
+
+    @property
+    def printed_lines(self) -> tuple[str, ...]:
+        return self.lines or (self.text,)
 
     @property
     def last_row(self) -> int:
@@ -106,9 +111,9 @@ def build_grid(form: Form, table: TableSection, values: dict[str, dict[str, Numb
             scope = "col" if rng.colspan == 1 else "colgroup"
         else:
             scope = "row" if rng.rowspan == 1 else "rowgroup"
-        cells.append(
-            GridCell(label.text, rng.first.row, rng.first.col, rng.rowspan, rng.colspan, header=True, scope=scope)
-        )
+        lines = tuple(table.print_breaks[label.text].split("|")) if label.text in table.print_breaks else ()
+        cells.append(GridCell(label.text, rng.first.row, rng.first.col, rng.rowspan, rng.colspan, header=True,
+                              scope=scope, lines=lines))
     for row in table.rows:
         for column in form.row_columns(table, row):
             first = column_index(column.col)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
+import subprocess
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -56,7 +59,9 @@ def decode_text(data: bytes) -> str | None:
 
 
 def sniff_document(data: bytes) -> str | None:
-    """"docx", "html" or "txt" judged by content (never by file name); None otherwise."""
+    """"docx", "pdf", "html" or "txt" judged by content (never by file name); None otherwise."""
+    if data[:1024].lstrip().startswith(b"%PDF-"):
+        return "pdf"
     if data.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -72,6 +77,8 @@ def sniff_document(data: bytes) -> str | None:
 def extract_blocks(data: bytes, kind: str) -> list[Block]:
     if kind == "docx":
         return _docx_blocks(data)
+    if kind == "pdf":
+        return _text_blocks(pdf_text(data))
     text = decode_text(data)
     if text is None:
         raise InputFileError(text("document.unreadable", "encoding"))
@@ -82,14 +89,104 @@ _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
 _MD_ESCAPE = re.compile(r"\\([\\`*_\[\]<>#])")
 
 
+# Page numbers printed above or below the text ("— 5 —", "- 5 -", "第 5 页", "第5页 共9页", "5/9"):
+# a copy of a paged document carries them into the middle of a table.
+_PAGE_MARK = re.compile(
+    r"^\s*(?:[—–\-－─]+\s*\d{1,3}\s*[—–\-－─]+|第\s*\d{1,3}\s*页(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?"
+    r"|\d{1,3}\s*/\s*\d{1,3}|Page\s*\d{1,3}|P\.\s*\d{1,3})\s*$"
+)
+
+
+def is_page_mark(line: str) -> bool:
+    return bool(_PAGE_MARK.match(line.replace("\f", "")))
+
+
 def _text_blocks(text: str) -> list[Block]:
     """Plain text and Markdown: one paragraph per line, Markdown heading marks and escapes
-    removed (an escaped pipe stays inside its cell as a broken bar)."""
+    removed (an escaped pipe stays inside its cell as a broken bar), page numbers dropped."""
     blocks: list[Block] = []
-    for line in text.split("\n"):
+    for line in text.replace("\f", "\n").split("\n"):
         line = _MD_HEADING.sub("", line.rstrip("\r"))
+        if is_page_mark(line):
+            continue
         blocks.append(Paragraph(_MD_ESCAPE.sub(r"\1", line.replace("\\|", "¦"))))
     return blocks
+
+
+# ---------------------------------------------------------------------------------------
+# PDF
+#
+# Only the text layer is read, kept in its printed layout (cells apart by runs of spaces),
+# which the table reader handles like a copied page. Poppler's `pdftotext -layout` keeps
+# page breaks and table rows better than pypdf's layout mode (see benchmarks/bench_docreader.py),
+# so it is used when installed; pypdf (the optional extra tianbao[pdf]) otherwise.
+
+_PDF_TIMEOUT = 120
+_SENTENCE_END = "。；;：:！!？?）)」”"
+
+
+def pdf_text(data: bytes) -> str:
+    pdftotext = shutil.which("pdftotext")
+    layer = _poppler_text(pdftotext, data) if pdftotext is not None else _pypdf_text(data)
+    if not re.search(r"[\u4e00-\u9fff]", layer):
+        raise InputFileError(text("document.unreadable", "pdf_scanned"))
+    return reflow(layer)
+
+
+def _poppler_text(program: str, data: bytes) -> str:
+    with tempfile.TemporaryDirectory(prefix="tianbao-pdf-") as folder:
+        source = f"{folder}/in.pdf"
+        with open(source, "wb") as handle:
+            handle.write(data)
+        try:
+            done = subprocess.run([program, "-layout", "-enc", "UTF-8", source, "-"], capture_output=True,
+                                  timeout=_PDF_TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise InputFileError(text("document.unreadable", "pdf_failed", kind=type(exc).__name__)) from exc
+    if done.returncode != 0:
+        raise InputFileError(text("document.unreadable", "pdf_refused"))
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+def _pypdf_text(data: bytes) -> str:
+    try:
+        import pypdf
+    except ImportError:
+        raise InputFileError(text("document.unreadable", "pdf_support")) from None
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise InputFileError(text("document.unreadable", "pdf_password"))
+        # One page at a time: pypdf glues the last line of a page to the first of the next.
+        return "\n\f".join(page.extract_text(extraction_mode="layout") for page in reader.pages)
+    except InputFileError:
+        raise
+    except Exception as exc:  # pypdf raises many types for a damaged file
+        raise InputFileError(text("document.unreadable", "pdf_damaged", kind=type(exc).__name__)) from exc
+
+
+_GAP = re.compile(r"\S\s{2,}\S")
+_NUMBERED = re.compile(r"^(?:[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+、|\d{1,2}[.．、])")
+_DATE = re.compile(r"^(?:\d{4}|[〇零○一二三四五六七八九]{4})\s*年\s*[\d一二三四五六七八九十]{1,3}\s*月")
+
+
+def reflow(text: str) -> str:
+    """Join the lines a PDF broke inside a sentence: a line of running text (no column gaps)
+    that does not end a sentence continues on the next line of running text."""
+    lines = [line for line in text.replace("\f", "\n").split("\n") if not is_page_mark(line)]
+    out: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        previous = out[-1].strip() if out else ""
+        running = bool(stripped and previous) and not _GAP.search(stripped)
+        # A line in columns is a table row; only its lone tail ("元。") continues it.
+        running = running and (not _GAP.search(previous) or (len(stripped) <= 3 and stripped[-1] in "。；;"))
+        if (running and previous[-1] not in _SENTENCE_END and not _NUMBERED.match(previous)
+                and not _NUMBERED.match(stripped) and not _DATE.match(stripped)):
+            out[-1] = out[-1].rstrip() + stripped
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 # ---------------------------------------------------------------------------------------

@@ -86,26 +86,31 @@ def narrative_findings(form: Form, report: Report, lines: list[str]) -> list[Fin
 
 
 def _compare(form: Form, report: Report, check: NarrativeCheck, stated: Decimal, sentence: str) -> Finding | None:
+    if check.from_year is not None and report.year < check.from_year:
+        return None
     if len(check.compare) == 1 and check.compare[0].count(".") == 1:
         section_id, field_id = check.compare[0].split(".")
         field = form.field(section_id, field_id)
-        values = report.fields.setdefault(section_id, {})
-        if values.get(field_id) is None:
-            values[field_id] = _typed(field, str(stated))  # the text is the only source of this field
-            return None
-        expected: Number = values[field_id]  # type: ignore[assignment]
         section = form.fields_section(section_id)
+        if section_id == form.identity_section.id:
+            expected: Number = report.field_value(form, section_id, field_id)  # type: ignore[assignment]
+        else:
+            values = report.fields.setdefault(section_id, {})
+            if values.get(field_id) is None:
+                values[field_id] = _typed(field, str(stated))  # the text is the only source of this field
+                return None
+            expected = values[field_id]  # type: ignore[assignment]
         sheet, cells = section.sheet, [Cell(field.row - 1, column_index(section.input_column)).a1]
     else:
-        expected = 0
-        cells = []
-        sheet = None
-        for ref in check.compare:
-            table_id, row_id, column_id = ref.split(".")
-            table = form.table(table_id)
-            expected += report.tables[table_id][row_id][column_id]
-            sheet = sheet or table.sheet
-            cells.append(form.table_cell(table, row_id, column_id).a1)
+        expected, sheet, cells = _cells_sum(form, report, check.compare)
+        if check.percent_of:
+            whole = _cells_sum(form, report, check.percent_of)[0]
+            if whole == 0:
+                return None
+            places = -stated.as_tuple().exponent  # type: ignore[operator]
+            expected = (Decimal(expected) * 100 / Decimal(whole)).quantize(Decimal(1).scaleb(-places))
+        elif any(_cells_sum(form, report, refs)[0] == stated for refs in check.or_compare):
+            return None
     if Decimal(expected) == stated:
         return None
     return Finding(
@@ -117,6 +122,19 @@ def _compare(form: Form, report: Report, check: NarrativeCheck, stated: Decimal,
         expected=_plain(expected),
         found=_plain(stated),
     )
+
+
+def _cells_sum(form: Form, report: Report, refs: list[str]) -> tuple[Number, str | None, list[str]]:
+    total: Number = 0
+    cells = []
+    sheet = None
+    for ref in refs:
+        table_id, row_id, column_id = ref.split(".")
+        table = form.table(table_id)
+        total += report.tables[table_id][row_id][column_id]
+        sheet = sheet or table.sheet
+        cells.append(form.table_cell(table, row_id, column_id).a1)
+    return total, sheet, cells
 
 
 def _plain(value: Number) -> str:

@@ -23,6 +23,7 @@ TITLE_SCORE = 0.85
 _TITLE_LENGTH = 100  # longer lines are sentences that mention the title
 _HEADING_SLACK = 12  # a heading line is at most this many characters longer than the title
 _COLON = re.compile(r"[：:]")
+_CLAUSE = re.compile(r"[：:，,。；;]")
 _LEADING_PUNCT = "：:，,。.、；; "
 
 
@@ -32,18 +33,52 @@ class Title:
     year: int
 
 
-def title_regex(form: Form) -> re.Pattern[str]:
-    """The form's `document_title` ({unit_name}, {year} and literal text) as a regex over compacted text."""
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+# A unit name is a name: toolbar and navigation fragments of a web page ("】打印", "[关闭]",
+# "字号：大 中 小") are not, nor a bare number or punctuation.
+_NOT_A_NAME = re.compile(r"[【】\[\]|｜<>《》“”\"]|打印|关闭|字号|分享|收藏|浏览次数|来源|发布时间|^\W*$|^[\d\W]+$")
+# Words that end the lead-in of a sentence naming the report ("现将…局2024年…报告予以公布",
+# "特编制…办公室2023年…报告"): the unit name starts after the last of them.
+_LEAD_IN = re.compile(
+    r"^.*(?:现将|现予|现公布|公布|编制|发布|报送|形成|撰写|制作|根据|按照|依据|特向社会|本报告为|以下简称[^)）]*[)）])"
+)
+# The statistics period of the introduction ("统计期限自2024年1月1日起"): the report year.
+_PERIOD = re.compile(r"统计(?:期限|时限|期间|区间|时间)[^。；]{0,12}?" + _YEAR + r"\s*年\s*0?1\s*月\s*0?1\s*日")
+
+
+def title_regexes(form: Form) -> list[re.Pattern[str]]:
+    """The form's `document_title` ({unit_name}, {year} and literal text) as regexes over
+    compacted text: as written ("年" may read "年度"), and with the year put first."""
+    template = form.spec.document_title
+    regexes = [_template_regex(template)]
+    year_first = re.fullmatch(r"\{unit_name\}\{year\}(\w)(.+)", template)
+    if year_first:
+        word, rest = year_first.groups()
+        regexes.append(re.compile(rf"{_YEAR}{re.escape(word)}度?(?P<unit_name>.+?){re.escape(_compact(rest))}"))
+    return regexes
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
     pattern = ""
-    for piece in re.split(r"(\{\w+\})", form.spec.document_title):
+    after_year = False
+    for piece in re.split(r"(\{\w+\})", template):
         if piece == "{unit_name}":
             pattern += r"(?P<unit_name>.+?)"
         elif piece == "{year}":
-            pattern += r"(?P<year>(?:19|20)\d\d)"
+            pattern += _YEAR
         elif piece.startswith("{"):
             pattern += r".*?"
         else:
-            pattern += re.escape(re.sub(r"\s+", "", piece))
+            literal = _compact(piece)
+            if after_year and literal[:1] == "年":  # "2024年度" for "2024年"
+                pattern += re.escape(literal[0]) + "度?" + re.escape(literal[1:])
+            else:
+                pattern += re.escape(literal)
+        after_year = piece == "{year}"
     return re.compile(pattern)
 
 
@@ -52,14 +87,15 @@ def find_title(form: Form, lines: list[str]) -> Title | None:
 
     Callers pass the lines before the first part: on a web page the title comes right
     before the body, after navigation that may link to other years' reports."""
-    regex = title_regex(form)
+    regexes = title_regexes(form)
     texts = [line for line in lines if line.strip() and len(line.strip()) <= _TITLE_LENGTH]
     candidates = [pair for a, b in itertools.pairwise(texts) for pair in (a, a + b)] + texts[-1:]
-    compacts = [re.sub(r"\s+", "", chinese_year(clean_line(text))) for text in candidates]
+    compacts = [_compact(chinese_year(clean_line(text))) for text in candidates]
     for compact in reversed(compacts):
-        match = regex.search(compact)
-        if match and _unit(match.group("unit_name")):
-            return Title(_unit(match.group("unit_name")), int(match.group("year")))
+        for regex in regexes:
+            match = regex.search(compact)
+            if match and _unit(match.group("unit_name")):
+                return Title(_unit(match.group("unit_name")), int(match.group("year")))
     for compact in reversed(compacts):
         found = _near_title(form, compact)
         if found:
@@ -67,9 +103,32 @@ def find_title(form: Form, lines: list[str]) -> Title | None:
     return None
 
 
+def title_in_sentences(form: Form, lines: list[str]) -> Title | None:
+    """The title stated only inside a sentence of the introduction ("现将某某局2024年…年度报告予以公布")."""
+    for line in lines:
+        compact = _compact(chinese_year(clean_line(line)))
+        for regex in title_regexes(form):
+            for match in regex.finditer(compact):
+                unit = _unit(match.group("unit_name"))
+                if unit:
+                    return Title(unit, int(match.group("year")))
+    return None
+
+
+def period_year(lines: list[str]) -> int | None:
+    """The report year from the statistics period the introduction states."""
+    for line in lines:
+        match = _PERIOD.search(chinese_year(clean_line(line)))
+        if match:
+            return int(match.group("year"))
+    return None
+
+
 def _unit(text: str) -> str:
-    """The unit name before the year, without a label such as "附件：" in front of it."""
-    return _COLON.split(text)[-1].strip(_LEADING_PUNCT)
+    """The unit name before the year, without a label such as "附件：" in front of it; "" for
+    text that is no name."""
+    name = _LEAD_IN.sub("", _CLAUSE.split(text)[-1]).strip(_LEADING_PUNCT)
+    return "" if _NOT_A_NAME.search(name) or len(name) < 2 else name
 
 
 def _near_title(form: Form, compact: str) -> tuple[str, int] | None:
@@ -146,6 +205,8 @@ def _find_heading(title: str, blocks: list[Block], start: int) -> tuple[int, str
             line, rest = line[: colon.start()], line[colon.end():].strip()
         if not line or len(normalize(line)) > len(normalize(title)) + _HEADING_SLACK:
             continue
+        if line.lstrip()[:1] in "(（" and title.lstrip()[:1] not in "(（":
+            continue  # "（一）主动公开政府信息情况" is a sub-heading of a part, not part 二
         got_number, got_body = split_numbering(line)
         score = ratio(normalize(got_body), wanted)
         if (got_number == number and number is not None and score >= PART_SCORE) or score >= PART_SCORE_UNNUMBERED:
@@ -201,8 +262,10 @@ def _subheading(line: str, bodies: list[str], start: int) -> tuple[int, str] | N
         if not body or similarity(body, text[: len(body) + 2]) < SUBPART_SCORE:
             continue
         remainder = text[len(body):]
-        # "（一）<sub-part label>情况。" is a heading; a longer line is a heading plus its first sentence.
-        return index, ("" if len(remainder) <= 4 else line)
+        # "（一）<sub-part label>情况。" or a short unpunctuated line ("（一）主动公开政府信息情况") is a
+        # heading; a longer line is a heading plus its first sentence.
+        heading_only = len(remainder) <= 4 or (len(remainder) <= 8 and not re.search(r"[。；;，,]", line))
+        return index, ("" if heading_only else line)
     return None
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from tianbao.document.read.extract import Block, Paragraph, extract_blocks, sniff_document
@@ -10,41 +12,53 @@ from tianbao.document.read.legacy import Legacy, detect_legacy
 from tianbao.document.read.narrative import narrative_findings, read_generated_sentences
 from tianbao.document.read.parts import (
     Parts,
+    Title,
     document_sections,
     find_title,
     part_lines,
+    period_year,
     split_parts,
     split_subparts,
     strip_signature,
+    title_in_sentences,
 )
-from tianbao.document.read.tables import TableOptions, read_table
+from tianbao.document.read.tables import TableOptions, TableResult, read_table
 from tianbao.errors import FormDefinitionError, InputFileError
 from tianbao.findings import emit
 from tianbao.form import Form
 from tianbao.form.spec import FieldsSection, TableSection
 from tianbao.io.roster import Roster
-from tianbao.report import Finding, Number, Report, Unit, empty_report, stamp
+from tianbao.report import Finding, Report, Unit, empty_report, stamp
 from tianbao.rules.check import check_report, recompute, stated_total_findings
 
 
-def read_document(path: Path, form: Form) -> tuple[Report | None, list[Finding]]:
-    """Read a published report (.txt, .html/.htm, .docx by content); never raises for a bad file.
+@dataclass(frozen=True)
+class Hints:
+    """What the user says about documents that do not state it (`--unit-name`, `--year`)."""
+
+    unit_name: str | None = None
+    year: int | None = None
+
+
+def read_document(path: Path, form: Form, hints: Hints | None = None) -> tuple[Report | None, list[Finding]]:
+    """Read a published report (.txt, .html/.htm, .docx, .pdf by content); never raises for a bad file.
 
     An unusable document gives (None, [an error finding saying why])."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         return None, [emit("document.unreadable", "os", name=path.name, reason=exc.strerror or exc)]
-    return read_document_bytes(data, path.name, form)
+    return read_document_bytes(data, path.name, form, hints)
 
 
-def read_document_bytes(data: bytes, name: str, form: Form) -> tuple[Report | None, list[Finding]]:
+def read_document_bytes(data: bytes, name: str, form: Form,
+                        hints: Hints | None = None) -> tuple[Report | None, list[Finding]]:
     kind = sniff_document(data)
     if kind is None:
         return None, [emit("document.kind", name=name)]
     try:
         blocks = extract_blocks(data, kind)
-        report, findings = _read_blocks(form, blocks, name)
+        report, findings = _read_blocks(form, blocks, name, hints or Hints())
     except (InputFileError, FormDefinitionError) as exc:
         return None, [emit("document.unreadable", "refused", name=name, reason=exc)]
     except Exception as exc:  # third-party parsers raise anything on a damaged file; never stop a batch
@@ -55,14 +69,30 @@ def read_document_bytes(data: bytes, name: str, form: Form) -> tuple[Report | No
     return report, findings
 
 
-def _read_blocks(form: Form, blocks: list[Block], name: str) -> tuple[Report | None, list[Finding]]:
+def _identify(form: Form, parts: Parts, lines: list[str], name: str, hints: Hints) -> Title | Finding:
+    """Unit name and year: the title (year first or last, over one or two lines), else the
+    introduction sentence naming the report, else the file name; what is still missing comes
+    from the statistics period and from the user's hints."""
+    before = [b.text for b in parts.preamble if isinstance(b, Paragraph)]
+    first_part = next(iter(parts.blocks.values()), [])
+    intro = before + [b.text for b in first_part[:5] if isinstance(b, Paragraph)]
+    title = (find_title(form, before) or find_title(form, lines) or title_in_sentences(form, intro)
+             or find_title(form, [Path(name).stem]))
+    unit = (title.unit_name if title else None) or hints.unit_name
+    year = (title.year if title else None) or period_year(intro) or hints.year
+    if unit and year:
+        return Title(unit, year)
+    example = form.spec.document_title.format(unit_name="××局", year=2024)
+    lacking = "和".join(w for w, v in (("单位名称", unit), ("年度", year)) if not v)
+    return emit("document.title", name=name, example=example, lacking=lacking)
+
+
+def _read_blocks(form: Form, blocks: list[Block], name: str, hints: Hints) -> tuple[Report | None, list[Finding]]:
     lines = [b.text for b in blocks if isinstance(b, Paragraph)]
     parts = split_parts(form, blocks)
-    before = [b.text for b in parts.preamble if isinstance(b, Paragraph)]
-    title = find_title(form, before) or find_title(form, lines) or find_title(form, [Path(name).stem])
-    if title is None:
-        example = form.spec.document_title.format(unit_name="××局", year=2024)
-        return None, [emit("document.title", name=name, example=example)]
+    title = _identify(form, parts, lines, name, hints)
+    if isinstance(title, Finding):
+        return None, [title]
     sections = document_sections(form)
     if len(parts.missing) == len(sections):
         return None, [emit("document.parts", name=name, example=sections[0].title)]
@@ -81,17 +111,20 @@ def _read_blocks(form: Form, blocks: list[Block], name: str) -> tuple[Report | N
                 section_lines = strip_signature(section_lines, title.unit_name)
             narrative += section_lines
             findings += _read_fields(section, section_lines, report)
-    stated: dict[str, dict[str, dict[str, Number]]] = {}
-    unstated: dict[str, set[tuple[str, str]]] = {}
-    for table in form.tables:
-        values, blank, table_findings = _read_table(form, table, parts, legacy)
-        stated[table.id], unstated[table.id] = values, blank
-        findings += table_findings
-    findings += _stated_totals(form, stated, unstated)
+    results = {table.id: _read_table(form, table, parts, legacy) for table in form.tables}
+    for result in results.values():
+        findings += result.findings
+    stated = {table_id: result.values for table_id, result in results.items()}
+    unsure = {table_id for table_id, result in results.items() if result.unsure}
+    totals = _stated_totals(form, results)
     tables = {t: {r: dict(cols) for r, cols in rows.items()} for t, rows in stated.items()}
     recompute(form, tables)
+    for (table_id, row_id, column_id) in form.computed_cells:
+        if table_id in unsure and (row_id, column_id) not in results[table_id].unstated:
+            # The reader missed something here: the printed total is more trustworthy than a sum.
+            tables[table_id][row_id][column_id] = stated[table_id][row_id][column_id]
     report.tables = tables
-    findings += check_report(form, report)
+    findings += _reading_doubts(form, unsure, totals + check_report(form, report))
     findings += narrative_findings(form, report, narrative)
     return report, findings
 
@@ -134,8 +167,7 @@ def _read_fields(section: FieldsSection, lines: list[str], report: Report) -> li
     return findings
 
 
-def _read_table(form: Form, table: TableSection, parts: Parts,
-                legacy: Legacy | None) -> tuple[dict, set[tuple[str, str]], list[Finding]]:
+def _read_table(form: Form, table: TableSection, parts: Parts, legacy: Legacy | None) -> TableResult:
     options = legacy.options.get(table.id) if legacy else None
     blocks = parts.blocks.get(table.id)
     findings: list[Finding] = []
@@ -146,21 +178,39 @@ def _read_table(form: Form, table: TableSection, parts: Parts,
     result = read_table(form, table, blocks, options or TableOptions())
     if table.id in parts.missing and result.rows_found == 0:
         # Without its heading, a table is only trusted when its rows' labels are found.
-        values = read_table(form, table, [], options or TableOptions())
-        return values.values, values.unstated, values.findings
-    return result.values, result.unstated, findings + result.findings
+        return read_table(form, table, [], options or TableOptions())
+    result.findings = findings + result.findings
+    return result
 
 
-def _stated_totals(form: Form, stated: dict[str, dict[str, dict[str, Number]]],
-                   unstated: dict[str, set[tuple[str, str]]]) -> list[Finding]:
-    """Totals printed in the document must equal the sums (blank totals are not compared)."""
-    given = {t: {r: dict(cols) for r, cols in rows.items()} for t, rows in stated.items()}
-    recomputed = {t: {r: dict(cols) for r, cols in rows.items()} for t, rows in stated.items()}
+def _stated_totals(form: Form, results: dict[str, TableResult]) -> list[Finding]:
+    """Totals printed in the document must equal the sums (blank totals are not compared, nor
+    the totals of a row whose cells could not be placed)."""
+    given = {t: {r: dict(cols) for r, cols in result.values.items()} for t, result in results.items()}
+    recomputed = {t: {r: dict(cols) for r, cols in rows.items()} for t, rows in given.items()}
     recompute(form, recomputed)
-    for table_id, cells in unstated.items():
-        for row_id, column_id in cells:
+    for table_id, result in results.items():
+        for row_id, column_id in result.unstated:
             given[table_id][row_id][column_id] = recomputed[table_id][row_id][column_id]
-    return stated_total_findings(form, given, "error")
+    findings = stated_total_findings(form, given, "error")
+    unplaced = {(form.table(t).sheet, form.table_cell(form.table(t), r, c).a1)
+                for t, result in results.items() for r in result.unsure_rows for c in result.values[r]}
+    return [f for f in findings if (f.sheet, f.cell) not in unplaced]
+
+
+def _reading_doubts(form: Form, unsure: set[str], findings: list[Finding]) -> list[Finding]:
+    """A sum that fails in a table the reader did not fully read is not the agency's mistake:
+    it becomes a warning of its own (table.reading) that asks to check the original."""
+    sheets = {form.table(t).sheet for t in unsure}
+    out = []
+    for finding in findings:
+        if finding.sheet not in sheets or not finding.rule.startswith("R"):
+            out.append(finding)
+            continue
+        difference = re.sub(r"请核对这一列的数字。?$", "", finding.message).rstrip("。")
+        out.append(emit("table.reading", sheet=finding.sheet, cell=finding.cell, expected=finding.expected,
+                        found=finding.found, difference=difference))
+    return out
 
 
 def apply_roster(form: Form, report: Report, roster: Roster) -> list[Finding]:

@@ -10,15 +10,14 @@ unlabelled row) is read positionally: the numbers in order after the header.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from enum import Enum
 
 from tianbao.cells import Range, column_index
-from tianbao.document.read.extract import Block, Grid
+from tianbao.document.read.extract import Block
 from tianbao.document.read.text import normalize, similarity
+from tianbao.document.read.tokens import PLACEHOLDER, Kind, Token, tokenize
 from tianbao.findings import emit
 from tianbao.form import Form
 from tianbao.form.spec import ColumnDef, RowDef, TableSection
@@ -26,89 +25,6 @@ from tianbao.report import Finding, Number
 
 MATCH_THRESHOLD = 0.78
 _WINDOW = 3  # a label may be broken over this many consecutive text tokens
-
-_NUMBER = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
-# Cells that mean "nothing" in published tables (not report labels: generic filler marks).
-_PLACEHOLDER = re.compile(r"^(?:[/／\\]|[-—–－─]{1,2}|无|空)$")
-_MARKDOWN_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
-_FIELD_SPLIT = re.compile(r"\t|\||｜")
-
-
-def _without_unit(word: str, units: tuple[str, ...]) -> str:
-    for unit in units:
-        if word.endswith(unit) and _NUMBER.match(word[: -len(unit)]):
-            return word[: -len(unit)]
-    return word
-
-
-def _is_value(word: str) -> bool:
-    return bool(_NUMBER.match(word) or _PLACEHOLDER.match(word))
-
-
-class Kind(Enum):
-    TEXT = "text"
-    VALUE = "value"
-    BLANK = "blank"
-    BREAK = "break"
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: Kind
-    text: str = ""
-
-    @property
-    def is_value(self) -> bool:
-        return self.kind in (Kind.VALUE, Kind.BLANK)
-
-
-def tokenize(blocks: list[Block], units: tuple[str, ...] = ()) -> list[Token]:
-    """Paragraph lines and grid rows -> TEXT / VALUE / BLANK tokens, BREAK after each line.
-
-    A number written with one of the table's `units` ("12.5万元") counts as the number."""
-    tokens: list[Token] = []
-    for block in blocks:
-        if isinstance(block, Grid):
-            for row in block.rows:
-                for cell in row:
-                    if cell is not None:
-                        tokens.extend(_field_tokens(cell, units))
-                tokens.append(Token(Kind.BREAK))
-            continue
-        line = block.text
-        if not _MARKDOWN_RULE.match(line) or not line.strip():
-            if _FIELD_SPLIT.search(line):
-                fields = _FIELD_SPLIT.split(line)
-            else:
-                fields = [f for f in re.split(r"[ \u3000\xa0]{2,}", line.strip()) if f]
-            for text in fields:
-                tokens.extend(_field_tokens(text, units))
-        tokens.append(Token(Kind.BREAK))
-    return tokens
-
-
-def _field_tokens(text: str, units: tuple[str, ...]) -> list[Token]:
-    words = [_without_unit(w, units) for w in unicodedata.normalize("NFKC", text).split()]
-    if not words:
-        return [Token(Kind.BLANK)]
-    tokens: list[Token] = []
-    pending: list[str] = []
-    for index, word in enumerate(words):
-        following = words[index + 1] if index + 1 < len(words) else None
-        # "/" between words joins labels ("<group label> / <row label>"); before a number or
-        # at the end of a cell it stands for an empty value.
-        joins = _PLACEHOLDER.match(word) and pending and following is not None and not _is_value(following)
-        if _NUMBER.match(word) or (_PLACEHOLDER.match(word) and not joins):
-            if pending:
-                tokens.append(Token(Kind.TEXT, " ".join(pending)))
-                pending = []
-            tokens.append(Token(Kind.VALUE, word))
-        else:
-            pending.append(word)
-    if pending:
-        tokens.append(Token(Kind.TEXT, " ".join(pending)))
-    return tokens
-
 
 # ---------------------------------------------------------------------------------------
 # How the form names its rows
@@ -149,6 +65,9 @@ class TableResult:
     unstated: set[tuple[str, str]]  # computed cells the document left blank
     findings: list[Finding]
     rows_found: int
+    # The reader missed rows or numbers, or had to guess: a total that differs may be its own miss.
+    unsure: bool = False
+    unsure_rows: set[str] = field(default_factory=set)  # rows whose cells could not be placed
 
 
 @dataclass
@@ -178,13 +97,15 @@ def read_table(
     for row_id, reason in options.unmapped.items():
         reader.unmapped(row_id, reason)
     wanted = [a for a in anchors if not a.skip]
+    rows = [a.row for a in wanted if a.row is not None]
     if not any(a.start >= 0 for a in wanted):
         labelled = any(own_label(table, row) for row in table.rows)
-        if labelled or not any(t.kind is Kind.VALUE for t in tokens):
+        if not labelled and any(t.kind is Kind.VALUE for t in tokens):
+            reader.positional(rows, tokens)
+        elif not reader.pair_in_order(rows, tokens, "表中找不到各行的名称"):
             reader.table_missing()
-        else:
-            reader.positional([a.row for a in wanted if a.row is not None], tokens)
         return reader.result(rows_found=0)
+    taken: dict[str, list[Token]] = {}
     for index, anchor in enumerate(found):
         if anchor.skip or anchor.row is None:
             continue
@@ -192,46 +113,64 @@ def read_table(
         values = [t for t in tokens[anchor.end:stop] if t.is_value]
         if index + 1 == len(found):
             values = _first_run(tokens[anchor.end:stop])
-        reader.row(anchor.row, values)
-    for anchor in wanted:
-        if anchor.start < 0 and anchor.row is not None:
-            reader.missing(anchor.row)
+        taken[anchor.row.id] = values
+    misfits = [r for r in rows if r.id in taken and not reader.fits(r, taken[r.id])]
+    if misfits and all(a.start >= 0 for a in wanted):
+        # Labels printed apart from their numbers (a PDF's label column): the value lines in
+        # the order the labels are printed.
+        printed = [a.row for a in found if a.row is not None and not a.skip]
+        if reader.pair_in_order(printed, tokens, "行名称与数字分开印刷"):
+            return reader.result(rows_found=len(printed))
+    for row in rows:
+        if row.id in taken:
+            reader.row(row, taken[row.id])
+        else:
+            reader.missing(row)
     return reader.result(rows_found=sum(1 for a in wanted if a.start >= 0))
 
 
 def _locate(anchors: list[_Anchor], tokens: list[Token]) -> None:
-    """Find each anchor in order, each search starting after the previous anchor found.
+    """Find each anchor in order, each search starting after the previous anchor found; then
+    look for the rows not found anywhere else in the part (reports print rows out of order).
 
     Rows of an older format (`row is None`) are looked for everywhere: they only fence off
     numbers that belong to no row of this form.
     """
     cursor = 0
+    taken: set[int] = set()
     for anchor in anchors:
-        span = _search(anchor.texts, tokens, 0 if anchor.row is None else cursor)
+        span = _search(anchor.texts, tokens, 0 if anchor.row is None else cursor, taken)
         if span is None:
             continue
         anchor.start, anchor.end = span
+        taken.update(range(*span))
         if anchor.row is not None:
             cursor = anchor.end
+    for anchor in anchors:
+        if anchor.start < 0 and anchor.row is not None:
+            span = _search(anchor.texts, tokens, 0, taken)
+            if span is not None:
+                anchor.start, anchor.end = span
+                taken.update(range(*span))
 
 
-def _search(texts: list[str], tokens: list[Token], start: int) -> tuple[int, int] | None:
+def _search(texts: list[str], tokens: list[Token], start: int, taken: set[int]) -> tuple[int, int] | None:
     for i in range(start, len(tokens)):
-        if tokens[i].kind is not Kind.TEXT:
+        if tokens[i].kind is not Kind.TEXT or i in taken:
             continue
         joined = ""
-        taken = 0
+        taken_here = 0
         for j in range(i, len(tokens)):
             token = tokens[j]
-            if token.kind is Kind.VALUE:
+            if token.kind is Kind.VALUE or j in taken:
                 break
             if token.kind is not Kind.TEXT:
                 continue
             joined += normalize(token.text)
-            taken += 1
+            taken_here += 1
             if max(similarity(text, joined) for text in texts) >= MATCH_THRESHOLD:
                 return i, j + 1
-            if taken == _WINDOW:
+            if taken_here == _WINDOW:
                 break
     return None
 
@@ -248,6 +187,20 @@ def _first_run(tokens: list[Token]) -> list[Token]:
     return run
 
 
+def value_lines(tokens: list[Token]) -> list[list[Token]]:
+    """The lines that hold numbers and no words, in order."""
+    lines: list[list[Token]] = []
+    line: list[Token] = []
+    for token in [*tokens, Token(Kind.BREAK)]:
+        if token.kind is not Kind.BREAK:
+            line.append(token)
+            continue
+        if any(t.kind is Kind.VALUE for t in line) and not any(t.kind is Kind.TEXT for t in line):
+            lines.append(line)
+        line = []
+    return lines
+
+
 # ---------------------------------------------------------------------------------------
 # Numbers of one row -> cells
 
@@ -262,39 +215,70 @@ class _RowReader:
         }
         self.unstated: set[tuple[str, str]] = set()
         self.findings: list[Finding] = []
+        self.unsure = False
+        self.unsure_rows: set[str] = set()
 
     def result(self, rows_found: int) -> TableResult:
-        return TableResult(self.values, self.unstated, self.findings, rows_found)
+        return TableResult(self.values, self.unstated, self.findings, rows_found, self.unsure, self.unsure_rows)
+
+    def fits(self, row: RowDef, tokens: list[Token]) -> bool:
+        """Whether `tokens` can be this row's numbers: one per column, or all but the row total."""
+        columns = self.form.row_columns(self.table, row)
+        count = len(_trim(tokens, len(columns)))
+        return count == len(columns) or count == len([c for c in columns if not self._row_total(row, c)])
 
     def positional(self, rows: list[RowDef], tokens: list[Token]) -> None:
-        """No row label in the document: the numbers after the header, in form order."""
+        """No row label in the document: the numbers after the header, in form order. A table
+        printed as several sub-tables (each with its own header) gives one value line each."""
         start = next((i for i, t in enumerate(tokens) if t.kind is Kind.VALUE), len(tokens))
         while start > 0 and tokens[start - 1].kind is Kind.BLANK:
             start -= 1
         run = _first_run(tokens[start:])
+        width = sum(len(self.form.row_columns(self.table, row)) for row in rows)
+        if len(run) < width:
+            joined: list[Token] = []
+            for line in value_lines(tokens):
+                joined += line
+                if len(joined) >= width:
+                    break
+            if len(joined) == width:
+                run = joined
         for row in rows:
             width = len(self.form.row_columns(self.table, row))
             self.row(row, run[:width] if row is not rows[-1] else run)
             run = run[width:]
+
+    def pair_in_order(self, rows: list[RowDef], tokens: list[Token], why: str) -> bool:
+        """Labels missing or apart from their numbers: when the part has exactly one value line
+        per row and each fits its row, pair them in order and say so."""
+        lines = value_lines(tokens)
+        if not rows or len(lines) != len(rows) or not all(self.fits(r, v) for r, v in zip(rows, lines, strict=True)):
+            return False
+        self.unsure = True
+        self.findings.append(emit("table.paired", sheet=self.table.sheet, expected=str(len(rows)),
+                                  found=str(len(lines)), title=self.table.title, why=why, count=len(rows),
+                                  first=rows[0].label, last=rows[-1].label))
+        for row, line in zip(rows, lines, strict=True):
+            self.row(row, line)
+        return True
 
     def row(self, row: RowDef, tokens: list[Token]) -> None:
         columns = self.form.row_columns(self.table, row)
         # Totals across the row are the cells a copy most often leaves out.
         stated = [c for c in columns if not self._row_total(row, c)]
         width = len(columns)
-        tokens = list(tokens)
-        while len(tokens) > width and tokens[0].kind is Kind.BLANK:
-            tokens.pop(0)
-        while len(tokens) > width and tokens[-1].kind is Kind.BLANK:
-            tokens.pop()
+        tokens = _trim(tokens, width)
         if len(tokens) > width:
             extra = len(tokens) - width
             tokens = tokens[-width:] if row.id in self.options.take_last else tokens[:width]
             if row.id not in self.options.take_last:
+                self.unsure = True
                 self._add(row, None, "table.extra", "", str(width), str(width + extra), extra=extra)
         if len(tokens) == width:
             pairs = list(zip(columns, tokens, strict=True))
         elif len(tokens) == len(stated) and len(stated) < width:
+            if self._lost_blank(row, columns, stated, tokens):
+                return
             pairs = list(zip(stated, tokens, strict=True))
             missing = [c for c in columns if c not in stated]
             for column in missing:
@@ -302,19 +286,43 @@ class _RowReader:
             self._add(row, missing[0], "table.total_missing", "", str(width), str(len(stated)),
                       missing="、".join(c.label for c in missing), where=self._where(row))
         else:
+            self.unsure = True
             self._add(row, None, "table.count", "", str(width), str(len(tokens)))
             return
         for column, token in pairs:
             self._cell(row, column, token)
+
+    def _lost_blank(self, row: RowDef, columns: list[ColumnDef], stated: list[ColumnDef],
+                    tokens: list[Token]) -> bool:
+        """One number fewer than the columns, and the last one is the sum of the others: the
+        row total is printed and a blank cell was lost in copying. Which column it was cannot
+        be known, so the row is not shifted: its total is kept and it is flagged."""
+        numbers = [_number(t.text, c) for t, c in zip(tokens, columns, strict=False)]
+        if len(tokens) < 3 or any(t.kind is not Kind.VALUE or n is None for t, n in zip(tokens, numbers, strict=True)):
+            return False
+        *cells, last = numbers
+        if last != sum(cells):  # type: ignore[arg-type]
+            return False
+        if last == 0:
+            return True  # every cell is 0 whichever was lost
+        total = next(c for c in columns if c not in stated)
+        self.values[row.id][total.id] = last  # type: ignore[assignment]
+        self.unsure = True
+        self.unsure_rows.add(row.id)
+        shown = " ".join(t.text for t in tokens)
+        self._add(row, None, "table.short_row", "", str(len(columns)), shown, count=len(tokens), total=total.label)
+        return True
 
     def _row_total(self, row: RowDef, column: ColumnDef) -> bool:
         cell = self.form.computed_cells.get((self.table.id, row.id, column.id))
         return cell is not None and all(term_row == row.id for term_row, _ in cell.terms)
 
     def table_missing(self) -> None:
+        self.unsure = True
         self.findings.append(emit("table.missing", sheet=self.table.sheet, title=self.table.title))
 
     def missing(self, row: RowDef) -> None:
+        self.unsure = True
         self._add(row, None, "table.row_missing", "", row.label, None)
 
     def unmapped(self, row_id: str, reason: str) -> None:
@@ -323,7 +331,7 @@ class _RowReader:
 
     def _cell(self, row: RowDef, column: ColumnDef, token: Token) -> None:
         computed = self.form.is_computed(self.table.id, row.id, column.id)
-        if token.kind is Kind.BLANK or _PLACEHOLDER.match(token.text):
+        if token.kind is Kind.BLANK or PLACEHOLDER.match(token.text):
             shown = "空白" if token.kind is Kind.BLANK else f"“{token.text}”"
             if computed:
                 self.unstated.add((row.id, column.id))
@@ -336,6 +344,8 @@ class _RowReader:
             self._add(row, column, "value.number", "", what, token.text)
             return
         self.values[row.id][column.id] = number
+        if token.note:
+            self._add(row, column, "table.note", "", token.text, f"{token.text}（{token.note}）")
 
     def _where(self, row: RowDef, column: ColumnDef | None = None) -> str:
         name = self.table.title
@@ -351,6 +361,16 @@ class _RowReader:
         params.setdefault("where", self._where(row, column))
         self.findings.append(emit(check, variant, sheet=self.table.sheet, cell=",".join(cells), expected=expected,
                                   found=found, **params))
+
+
+def _trim(tokens: list[Token], width: int) -> list[Token]:
+    """Blank cells at either end beyond the row's width are the edges of the copied grid."""
+    tokens = list(tokens)
+    while len(tokens) > width and tokens[0].kind is Kind.BLANK:
+        tokens.pop(0)
+    while len(tokens) > width and tokens[-1].kind is Kind.BLANK:
+        tokens.pop()
+    return tokens
 
 
 def _zero(column: ColumnDef) -> Number:
