@@ -62,7 +62,9 @@ def entry() -> None:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
-    app(prog_name="tianbao")
+    from tianbao.cli.chinese import run as run_in_chinese
+
+    run_in_chinese(app)
 
 
 def run(action: Callable[[], int | None]) -> None:
@@ -129,7 +131,7 @@ def new_command(
 
 @app.command("distribute")
 def distribute_command(
-    roster: Annotated[Path, typer.Argument(help="单位名单（CSV 或 XLSX，表头 code,name,level 或中文表头）")],
+    roster: Annotated[Path, typer.Argument(help="单位名单（CSV 或 XLSX，表头为 单位代码、单位名称、单位层级）")],
     year: Annotated[int, typer.Option("--year", help="报告年度", min=2000, max=2100)],
     outdir: Annotated[Path, typer.Option("-o", "--outdir", help="输出文件夹")],
     previous: Annotated[Path | None, typer.Option("--previous", help="上年度报告 JSON 文件夹（预填跨年数字）")] = None,

@@ -1,0 +1,69 @@
+"""The command line speaks Chinese: every command's help and the framework's usage errors
+(missing or wrong options, unknown commands) carry no English word a clerk would have to read.
+What may stay Latin: option names, commands, file names and formats, and product names."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import typer
+
+from clirun import tianbao
+from tianbao.cli.app import app
+from tianbao.cli.chinese import COMMAND_ORDER
+
+# Names of things, not English prose: formats, products and the tool itself.
+PROPER_NOUNS = {"tianbao", "JSON", "Schema", "YAML", "CSV", "XLSX", "xlsx", "LibreOffice", "WPS", "Excel", "HTML",
+                "html", "Word", "Markdown", "markdown", "PDF", "pdf", "UTF", "SHA", "txt", "md", "docx", "xls", "et",
+                "ods", "MB", "docs", "GB"}
+WORD = re.compile(r"(?<![-\w./=])([A-Za-z]{2,})(?![\w./=-])")
+
+
+def english_words(text: str, commands: set[str]) -> list[str]:
+    return [w for w in WORD.findall(text) if w not in PROPER_NOUNS and w not in commands]
+
+
+def listed_commands() -> list[str]:
+    text = tianbao("--help").stdout
+    return [name for name in re.findall(r"^│ ([a-z]+)\s", text, flags=re.M)]
+
+
+def test_commands_are_listed_in_the_order_a_year_runs() -> None:
+    names = listed_commands()
+    workflow = [n for n in COMMAND_ORDER if n in names]
+    assert names[: len(workflow)] == workflow
+    assert names.index("new") < names.index("import") < names.index("merge") < names.index("publish")
+
+
+def test_no_english_in_any_help() -> None:
+    commands = listed_commands()
+    assert len(commands) >= 10
+    for args in ([], *([name] for name in commands)):
+        shown = tianbao(*args, "--help")
+        assert shown.exit_code == 0, shown.output
+        assert english_words(shown.stdout, set(commands)) == [], (args, english_words(shown.stdout, set(commands)))
+        assert not re.search(r"<[a-z]", shown.stdout), shown.stdout  # typer's <path>, <bool>…
+
+
+def test_help_texts_are_shown_whole() -> None:
+    """rich cuts a Chinese sentence (no spaces to wrap at) with "…" unless told to fold it."""
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        shown = re.sub(r"[\s│]", "", tianbao(name, "--help", env={"COLUMNS": "80"}).stdout)
+        for param in command.params:
+            if getattr(param, "help", None):
+                assert re.sub(r"\s", "", param.help) in shown, (name, param.help)
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["merge"], "缺少参数"),
+    (["new", "--year", "1800"], "选项 --year的值不对，应为整数（2000–2100）"),
+    (["new", "--colour", "red"], "没有选项 --colour"),
+    (["import", "x.xlsx", "-o"], "选项 -o 后面需要一个值"),
+    (["nonsense"], "没有这个命令"),
+])
+def test_usage_errors_are_told_in_chinese(args: list[str], said: str) -> None:
+    done = tianbao(*args)
+    assert done.exit_code == 2 and said in done.stderr, done.stderr
+    assert english_words(done.stderr, set(listed_commands()) | {"colour", "red", "nonsense", "x"}) == [], done.stderr
