@@ -67,6 +67,25 @@ def entry() -> None:
     run_in_chinese(app)
 
 
+# What a spreadsheet program saves; publish takes report JSON, never one of these.
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".ods"}
+
+
+def workbook_path(path: Path) -> Path:
+    """The tool writes .xlsx workbooks only: a name promising another format is refused."""
+    if path.suffix.lower() != ".xlsx":
+        raise UserError(f"工作簿的文件名应以 .xlsx 结尾（tianbao 只生成 .xlsx 工作簿）：{shown_path(path)}")
+    return path
+
+
+def _starts_like_a_zip(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(2) == b"PK"
+    except OSError:
+        return False
+
+
 def run(action: Callable[[], int | None]) -> None:
     with user_errors():
         code = action()
@@ -91,7 +110,10 @@ def main(
 
 @app.command("forms")
 def forms_command() -> None:
-    """列出内置的表单定义。"""
+    """列出内置的表单定义。
+
+    例：tianbao forms
+    """
 
     def action() -> None:
         from tianbao.form import builtin_form_paths, load_form
@@ -114,9 +136,13 @@ def new_command(
     prefill: Annotated[Path | None, typer.Option("--prefill", help="用报告 JSON 预填数值")] = None,
     form: FormOption = None,
 ) -> None:
-    """生成一份空白（或预填）的填报工作簿。"""
+    """生成一份空白（或预填）的填报工作簿。
+
+    例：tianbao new -o 某局.xlsx --unit 某某区财政局 --year 2025 --level 区县政府部门
+    """
 
     def action() -> None:
+        workbook_path(output)
         from tianbao.form import resolve_form
         from tianbao.stages.distribute import new_workbook
 
@@ -136,16 +162,21 @@ def distribute_command(
     outdir: Annotated[Path, typer.Option("-o", "--outdir", help="输出文件夹")],
     previous: Annotated[Path | None, typer.Option("--previous", help="上年度报告 JSON 文件夹（预填跨年数字）")] = None,
     password: Annotated[str | None, typer.Option("--password", help="保护密码（默认随机生成且不保存）")] = None,
+    force: Annotated[bool, typer.Option("--force", help="覆盖输出文件夹中已有的同名工作簿")] = False,
     form: FormOption = None,
 ) -> None:
-    """按单位名单为每个单位生成填报工作簿。"""
+    """按单位名单为每个单位生成填报工作簿。
+
+    例：tianbao distribute 名单.csv --year 2025 -o 填报表/
+    """
 
     def action() -> None:
         from tianbao.form import resolve_form
         from tianbao.stages.distribute import distribute
 
         definition = resolve_form(form)
-        written = distribute(definition, roster, year, outdir, password=password, previous=previous)
+        written = distribute(definition, roster, year, outdir, password=password, previous=previous,
+                             overwrite=force)
         carried = sum(1 for item in written if item.carried_forward)
         console.print(f"已为 {len(written)} 个单位生成工作簿，保存在 {outdir}", highlight=False)
         if previous:
@@ -205,7 +236,10 @@ def import_command(
     form: FormOption = None,
     unit_name: UnitNameOption = None,
 ) -> None:
-    """导入报送的工作簿或已发布的年报：校验后每个单位输出一个 JSON，问题清单写入 findings.csv 和 findings.xlsx。"""
+    """导入报送的工作簿或已发布的年报：校验后每个单位输出一个 JSON，问题清单写入 findings.csv 和 findings.xlsx。
+
+    例：tianbao import 收回/ -o 导入/ --roster 名单.csv --year 2025
+    """
 
     def action() -> int:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -257,7 +291,10 @@ def check_command(
     form: FormOption = None,
     unit_name: UnitNameOption = None,
 ) -> None:
-    """检查报送的工作簿或已发布的年报并列出全部问题（不输出文件）；有错误时退出码为 1。"""
+    """检查报送的工作簿或已发布的年报并列出全部问题（不输出文件）；有错误时退出码为 1。
+
+    例：tianbao check 收回/某局.xlsx
+    """
 
     def action() -> int:
         from tianbao.cli.console import findings_table, summary_line
@@ -295,7 +332,10 @@ def annotate_command(
     limit: LimitOption = None,
     form: FormOption = None,
 ) -> None:
-    """生成退回修改用的工作簿：问题单元格标红并附批注，第一页是带链接的错误清单。不会改动原文件。"""
+    """生成退回修改用的工作簿：问题单元格标红并附批注，第一页是带链接的错误清单。不会改动原文件。
+
+    例：tianbao annotate 收回/某局.xlsx -o 退回/某局.xlsx
+    """
 
     def action() -> None:
         from tianbao.form import resolve_form
@@ -306,7 +346,7 @@ def annotate_command(
         definition = resolve_form(form)
         if file.is_dir() or not collect_inputs([file]):
             raise UserError(f"annotate 只处理一个报送的工作簿，不是文件夹：{shown_path(file)}")
-        target = output or file.with_name(f"退回_{file.stem}.xlsx")
+        target = workbook_path(output) if output else file.with_name(f"退回_{file.stem}.xlsx")
         if target.resolve() == file.resolve():
             raise UserError("输出文件不能与报送的原文件相同")
         outcome = annotate(file, definition, target, roster=_roster(roster, definition), year=year,
@@ -324,7 +364,10 @@ def schema_command(
         bool, typer.Option("--form-definition", help="改为输出表单定义（YAML）的 JSON Schema，即 docs/form.schema.json")
     ] = False,
 ) -> None:
-    """输出报告 JSON 的 JSON Schema（或加 --form-definition 输出表单定义的 JSON Schema）。"""
+    """输出报告 JSON 的 JSON Schema（或加 --form-definition 输出表单定义的 JSON Schema）。
+
+    例：tianbao schema > report.schema.json
+    """
 
     def action() -> None:
         if definition:
@@ -365,7 +408,10 @@ def merge_command(
     limit: LimitOption = None,
     form: FormOption = None,
 ) -> None:
-    """把各单位的报告汇总为本级报告，并列出报送情况。"""
+    """把各单位的报告汇总为本级报告，并列出报送情况。
+
+    例：tianbao merge 导入/ --roster 名单.csv -o 汇总/ --unit-name 某某区
+    """
 
     def action() -> None:
         from tianbao.cli.console import key_rows_table, status_tables
@@ -417,10 +463,17 @@ def publish_command(
         typer.Option("--form", help="表单定义：内置表单编号或 YAML 文件路径（默认用报告 JSON 记录的表单）"),
     ] = None,
 ) -> None:
-    """由报告 JSON 生成政府信息公开工作年度报告文档（网页、Word、Markdown 或纯文本）。"""
+    """由报告 JSON 生成政府信息公开工作年度报告文档（网页、Word、Markdown 或纯文本）。
+
+    例：tianbao publish 汇总/district.json -o 某某区2025年政府信息公开工作年度报告.docx
+    """
 
     def action() -> None:
         from tianbao.document.publish import parse_date_option, publish, read_intro
+
+        if report.suffix.lower() in WORKBOOK_SUFFIXES or _starts_like_a_zip(report):
+            raise UserError(f"{shown_path(report)} 是工作簿，不是报告 JSON。请先用 tianbao import 导入，"
+                            "再用导入生成的 JSON 发布。")
 
         if intro is not None and intro_file is not None:
             raise UserError("--intro 和 --intro-file 只能使用其中一个")
@@ -451,7 +504,10 @@ def checks_command(
     ] = False,
     form: FormOption = None,
 ) -> None:
-    """列出全部校验规则：工具本身的检查（编号、严重程度、范围、名称、说明）和表单定义中的规则。"""
+    """列出全部校验规则：工具本身的检查（编号、严重程度、范围、名称、说明）和表单定义中的规则。
+
+    例：tianbao checks
+    """
 
     def action() -> None:
         from tianbao.cli.console import checks_tables

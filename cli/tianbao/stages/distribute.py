@@ -57,14 +57,19 @@ def workbook_name(unit: RosterUnit, year: int) -> str:
 
 def distribute(
     form: Form, roster_path: Path, year: int, outdir: Path, *, password: str | None,
-    previous: Path | None,
+    previous: Path | None, overwrite: bool = False,
 ) -> list[Distributed]:
-    """One locked, prefilled workbook per roster unit."""
+    """One locked, prefilled workbook per roster unit. Workbooks already in `outdir` (perhaps
+    sent out, perhaps filled in) are never replaced unless `overwrite` says so."""
     levels = form.identity_section_choices("unit_level")
     roster = load_roster(roster_path, levels)
     last_year = load_previous(form, previous, year) if previous else None
     if last_year is not None and last_year.total is not None:
         raise UserError("distribute 的 --previous 应为上年度各单位报告 JSON 所在的文件夹，不是汇总报告")
+    existing = [path for path in (outdir / workbook_name(unit, year) for unit in roster.units) if path.exists()]
+    if existing and not overwrite:
+        raise UserError(f"输出文件夹中已有 {len(existing)} 个同名工作簿（例如 {existing[0].name}），没有覆盖。"
+                        "确需重新生成请加 --force，或换一个输出文件夹。")
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
     for unit in roster.units:
