@@ -47,7 +47,7 @@ def test_every_emitted_check_is_catalogued() -> None:
 
 
 def test_ids_are_unique_and_described() -> None:
-    assert len(BY_ID) == len(CATALOGUE) == 59
+    assert len(BY_ID) == len(CATALOGUE) == 61
     for check in CATALOGUE:
         assert check.name and check.description.endswith("。") and check.messages, check.id
 
@@ -59,6 +59,7 @@ def test_emit_fills_the_template_and_keeps_the_location() -> None:
         "rule": "tamper.formula", "severity": "error", "sheet": "表三", "cell": "D6", "expected": "=SUM(D4:D5)",
         "found": "7",
         "message": "表三!D6 的合计公式被改为数值 7。合计应由公式 =SUM(D4:D5) 自动计算，请使用下发的模板重新填写。",
+        "review": None,
     }
     assert emit("identity.roster", "name", expected="甲局", found="乙局", code="001").severity == "warning"
     assert emit("identity.roster", "missing", expected="名单中的单位", found="乙局").severity == "error"

@@ -57,7 +57,7 @@ def test_help_texts_are_shown_whole() -> None:
 
 
 @pytest.mark.parametrize(("args", "said"), [
-    (["merge"], "缺少参数"),
+    (["publish"], "缺少参数"),
     (["new", "--year", "1800"], "选项 --year的值不对，应为整数（2000–2100）"),
     (["new", "--colour", "red"], "没有选项 --colour"),
     (["import", "x.xlsx", "-o"], "选项 -o 后面需要一个值"),

@@ -199,6 +199,15 @@ CATALOGUE: tuple[Check, ...] = (
               "kept": Message("本批文件中还有 {others} 也是“{unit}”{year} 年度的报告；按 --latest 采用了保存时间"
                               "最新的本文件（{listed}）。", "warning"),
           }),
+    Check("file.return_workbook", "warning", "file", "未修改的退回工作簿",
+          "收集文件夹中：文件是 tianbao annotate 生成的退回修改用工作簿，内容与退回时相同，不作为报送导入。", {
+              "": "这是 tianbao 生成的退回修改用工作簿，内容与退回时相同（尚未修改），不作为报送文件导入，已跳过。",
+          }),
+    Check("review.stale", "warning", "cell", "审核决定不再适用",
+          "收集文件夹中：审核人对某一问题的决定是针对当时的值作出的，该处的值已改变，需要重新审核。", {
+              "": "{place} 的审核决定（{decision}：{reason}）不再适用：审核时的值为“{expected}”，"
+                  "现在为“{found}”。请重新审核这一项。",
+          }),
     # -- the workbook: identity and structure -------------------------------------------------
     Check("identity.form", "error", "workbook", "不是本表单的工作簿",
           "工作簿不是用 tianbao 生成的，或属于另一种表单。", {

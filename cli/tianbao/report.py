@@ -27,6 +27,19 @@ Number = int | Decimal
 FieldValue = str | int | Decimal | None
 
 
+class Review(BaseModel):
+    """A reviewer's decision on a finding (collection ledger): kept while the value is unchanged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["fix", "accept", "override"] = Field(
+        description="fix: the unit must correct it; accept: a warning verified as real; "
+        "override: an error confirmed correct by the reviewer"
+    )
+    reason: str = ""
+    decided_at: str | None = None
+
+
 class Finding(BaseModel):
     """One problem, located precisely enough for a clerk to fix it."""
 
@@ -39,10 +52,16 @@ class Finding(BaseModel):
     cell: str | None = Field(default=None, description="A1 cell, or cells joined by commas")
     expected: str | None = None
     found: str | None = None
+    review: Review | None = Field(default=None, description="The reviewer's decision, when one applies")
 
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
+
+    @property
+    def blocking(self) -> bool:
+        """An error that stops the report: every error not explicitly overridden by a reviewer."""
+        return self.is_error and not (self.review is not None and self.review.decision == "override")
 
 
 class FormRef(BaseModel):

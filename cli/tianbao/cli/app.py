@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from tianbao import __version__
+from tianbao.cli import collection
 from tianbao.errors import TianbaoError, UserError
 from tianbao.io.names import input_labels, shown_path
 
@@ -157,13 +158,19 @@ def new_command(
 
 @app.command("distribute")
 def distribute_command(
-    roster: Annotated[Path, typer.Argument(help="单位名单（CSV 或 XLSX，表头为 单位代码、单位名称、单位层级）")],
-    year: Annotated[int, typer.Option("--year", help="报告年度", min=2000, max=2100)],
-    outdir: Annotated[Path, typer.Option("-o", "--outdir", help="输出文件夹")],
+    roster: Annotated[
+        Path | None,
+        typer.Argument(help="单位名单（CSV 或 XLSX，表头为 单位代码、单位名称、单位层级）；收集文件夹中可省略"),
+    ] = None,
+    year: Annotated[int | None, typer.Option("--year", help="报告年度", min=2000, max=2100)] = None,
+    outdir: Annotated[
+        Path | None, typer.Option("-o", "--outdir", help="输出文件夹（收集文件夹中默认 填报表/）")
+    ] = None,
     previous: Annotated[Path | None, typer.Option("--previous", help="上年度报告 JSON 文件夹（预填跨年数字）")] = None,
     password: Annotated[str | None, typer.Option("--password", help="保护密码（默认随机生成且不保存）")] = None,
     force: Annotated[bool, typer.Option("--force", help="覆盖输出文件夹中已有的同名工作簿")] = False,
     form: FormOption = None,
+    collection_dir: collection.CollectionOption = None,
 ) -> None:
     """按单位名单为每个单位生成填报工作簿。
 
@@ -171,14 +178,23 @@ def distribute_command(
     """
 
     def action() -> None:
-        from tianbao.form import resolve_form
+        from tianbao.collection import workflow
+        from tianbao.collection.folder import DISTRIBUTED, open_collection
         from tianbao.stages.distribute import distribute
 
-        definition = resolve_form(form)
-        written = distribute(definition, roster, year, outdir, password=password, previous=previous,
+        found = open_collection(collection_dir)
+        definition = workflow.collection_form(found, form)
+        roster_path = roster or (found.roster_path if found else None)
+        collect_year = year or (found.year if found else None)
+        target = outdir or workflow.default_folder(found, DISTRIBUTED)
+        if roster_path is None or collect_year is None or target is None:
+            raise UserError("请给出单位名单、--year 和 -o 输出文件夹（或在收集文件夹中运行）")
+        written = distribute(definition, roster_path, collect_year, target, password=password, previous=previous,
                              overwrite=force)
+        if found is not None:
+            workflow.record_distributed(found, definition, [(item.unit.code, item.path) for item in written])
         carried = sum(1 for item in written if item.carried_forward)
-        console.print(f"已为 {len(written)} 个单位生成工作簿，保存在 {outdir}", highlight=False)
+        console.print(f"已为 {len(written)} 个单位生成工作簿，保存在 {target}", highlight=False)
         if previous:
             console.print(f"其中 {carried} 个单位已按上年度报告预填跨年延续的数字", highlight=False)
 
@@ -222,8 +238,10 @@ def import_command(
         list[Path], typer.Argument(help="报送的工作簿或已发布的年报（.txt/.html/.docx/.pdf），或文件夹（全部导入）")
     ],
     outdir: Annotated[
-        Path, typer.Option("-o", "--outdir", help="输出文件夹：每个接收的单位一个 JSON，另有 findings.csv/.xlsx")
-    ],
+        Path | None,
+        typer.Option("-o", "--outdir", help="输出文件夹：每个接收的单位一个 JSON，另有 findings.csv/.xlsx"
+                     "（收集文件夹中默认 导入/）"),
+    ] = None,
     roster: RosterOption = None,
     year: YearOption = None,
     strict: StrictOption = False,
@@ -235,6 +253,8 @@ def import_command(
     limit: LimitOption = None,
     form: FormOption = None,
     unit_name: UnitNameOption = None,
+    previous: collection.PreviousOption = None,
+    collection_dir: collection.CollectionOption = None,
 ) -> None:
     """导入报送的工作簿或已发布的年报：校验后每个单位输出一个 JSON，问题清单写入 findings.csv 和 findings.xlsx。
 
@@ -245,37 +265,52 @@ def import_command(
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         from tianbao.cli.console import summary_line
-        from tianbao.form import resolve_form
+        from tianbao.collection.workflow import ImportSetup
         from tianbao.io.inputs import collect_inputs, import_outputs
         from tianbao.stages.batch import import_batch
         from tianbao.workbook.limits import limits_from
 
-        definition = resolve_form(form)
-        units = _roster(roster, definition)
+        setup = ImportSetup(collection_dir, outdir, roster, year, form, previous)
+        if setup.outdir is None:
+            raise UserError("请用 -o 指定输出文件夹（或在收集文件夹中运行）")
+        definition, target, units = setup.form, setup.outdir, setup.roster()
         limits = limits_from(limit or [])
-        shown = shown_path(outdir)
-        files = collect_inputs(inputs, import_outputs(outdir))
+        shown = shown_path(target)
+        files = setup.without_returns(collect_inputs(inputs, import_outputs(target)), limits, console)
         names = input_labels(inputs, files)
         columns = (TextColumn("导入"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err_console, transient=True) as progress:
             task = progress.add_task("import", total=len(files))
-            result = import_batch(
-                files, definition, outdir, roster=units, year=year, strict=strict, convert=convert,
-                jobs=jobs, limits=limits, names=names, latest=latest, unit_name=unit_name,
-                on_done=lambda _outcome: progress.advance(task),
-                on_wait=lambda: err_console.print(f"另一个导入正在写入 {shown}，等它完成后再继续……", highlight=False),
-            )
+            try:
+                result = import_batch(
+                    files, definition, target, roster=units, year=setup.year, strict=strict, convert=convert,
+                    jobs=jobs, limits=limits, names=names, latest=latest, unit_name=unit_name,
+                    on_done=lambda _outcome: progress.advance(task),
+                    on_wait=lambda: err_console.print(f"另一个导入正在写入 {shown}，等它完成后再继续……",
+                                                      highlight=False),
+                    hooks=setup.hooks(),
+                )
+                outstanding = setup.outstanding(result.rejected)
+            finally:
+                setup.close()
         for outcome in result.rejected:
+            if outcome not in outstanding:
+                console.print(f"[yellow]旧版本[/yellow] {escape(outcome.name)}：该单位已有更新的版本通过校验，"
+                              "这一版不必再处理", highlight=False)
+        for outcome in outstanding:
             first = next((f for f in outcome.findings if f.is_error), None)
             reason = first.message if first else ""
             console.print(f"[red]退回[/red] {escape(outcome.name)}：{escape(reason)}", highlight=False)
         if result.set_aside:
-            folder = shown_path(result.set_aside[0].parent.relative_to(outdir))
+            folder = shown_path(result.set_aside[0].parent.relative_to(target))
             console.print(f"[yellow]上次导入留下的 {len(result.set_aside)} 个 JSON 已不再有效（对应的文件本次被退回"
                           f"或已换成另一份），已移到 {escape(folder)} 文件夹保存，不计入汇总[/yellow]", highlight=False)
         console.print(summary_line(result.outcomes), highlight=False)
         console.print(f"JSON 和问题清单（findings.csv、findings.xlsx）已保存在 {escape(shown)}", highlight=False)
-        return 1 if result.rejected else 0
+        missing = setup.missing_line()
+        if missing:
+            console.print(escape(missing), highlight=False)
+        return 1 if outstanding else 0
 
     run(action)
 
@@ -290,6 +325,7 @@ def check_command(
     limit: LimitOption = None,
     form: FormOption = None,
     unit_name: UnitNameOption = None,
+    previous: collection.PreviousOption = None,
 ) -> None:
     """检查报送的工作簿或已发布的年报并列出全部问题（不输出文件）；有错误时退出码为 1。
 
@@ -298,20 +334,23 @@ def check_command(
 
     def action() -> int:
         from tianbao.cli.console import findings_table, summary_line
-        from tianbao.form import resolve_form
+        from tianbao.collection.workflow import ImportSetup
         from tianbao.io.inputs import collect_inputs
         from tianbao.stages.batch import import_many
         from tianbao.workbook.limits import limits_from
 
-        definition = resolve_form(form)
-        units = _roster(roster, definition)
+        setup = ImportSetup(None, None, roster, year, form, previous)
+        definition, units, amend = setup.form, setup.roster(), setup.amend()
         limits = limits_from(limit or [])
         found = collect_inputs(files)
         outcomes = [
-            outcome for outcome, _json in import_many(found, definition, roster=units, year=year, strict=strict,
+            outcome for outcome, _json in import_many(found, definition, roster=units, year=setup.year, strict=strict,
                                                       convert=convert, limits=limits, names=input_labels(files, found),
                                                       unit_name=unit_name)
         ]
+        for outcome in outcomes:
+            if amend is not None:
+                amend(outcome)
         console.print(findings_table(outcomes))
         console.print(summary_line(outcomes), highlight=False)
         return 1 if any(o.rejected or any(f.is_error for f in o.findings) for o in outcomes) else 0
@@ -321,9 +360,11 @@ def check_command(
 
 @app.command("annotate")
 def annotate_command(
-    file: Annotated[Path, typer.Argument(help="报送的工作簿")],
+    files: Annotated[list[Path], typer.Argument(help="报送的工作簿，或存放它们的文件夹（逐个生成）")],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="退回用的工作簿（默认 退回_<原文件名>.xlsx）")
+        Path | None,
+        typer.Option("-o", "--output", help="退回用的工作簿（默认 退回_<原文件名>.xlsx）；"
+                     "给出文件夹或多个文件时为输出文件夹（默认 收集文件夹的 退回/，或“输入文件夹_退回”）"),
     ] = None,
     roster: RosterOption = None,
     year: YearOption = None,
@@ -331,6 +372,7 @@ def annotate_command(
     convert: ConvertOption = False,
     limit: LimitOption = None,
     form: FormOption = None,
+    collection_dir: collection.CollectionOption = None,
 ) -> None:
     """生成退回修改用的工作簿：问题单元格标红并附批注，第一页是带链接的错误清单。不会改动原文件。
 
@@ -338,20 +380,39 @@ def annotate_command(
     """
 
     def action() -> None:
-        from tianbao.form import resolve_form
+        from tianbao.collection import workflow
+        from tianbao.collection.folder import open_collection
         from tianbao.io.inputs import collect_inputs
         from tianbao.stages.annotate import annotate
+        from tianbao.stages.intake import ImportOutcome
         from tianbao.workbook.limits import limits_from
 
-        definition = resolve_form(form)
-        if file.is_dir() or not collect_inputs([file]):
-            raise UserError(f"annotate 只处理一个报送的工作簿，不是文件夹：{shown_path(file)}")
+        found = open_collection(collection_dir)
+        definition = workflow.collection_form(found, form)
+        units = _roster(roster or (found.roster_path if found else None), definition)
+        limits = limits_from(limit or [])
+        if len(files) > 1 or files[0].is_dir():
+            target_dir = output or workflow.return_folder(files, found)
+
+            def one(path: Path, target: Path) -> ImportOutcome:
+                return annotate(path, definition, target, roster=units, year=year, strict=strict, convert=convert,
+                                limits=limits)
+
+            count = workflow.annotate_batch(collect_inputs(files, [target_dir]), definition, target_dir, found,
+                                            console, one, limits)
+            console.print(f"共生成 {count} 个退回工作簿，保存在 {escape(shown_path(target_dir))}", highlight=False)
+            return
+        file = files[0]
+        if not collect_inputs([file]):
+            raise UserError(f"不是报送的工作簿：{shown_path(file)}")
         target = workbook_path(output) if output else file.with_name(f"退回_{file.stem}.xlsx")
         if target.resolve() == file.resolve():
             raise UserError("输出文件不能与报送的原文件相同")
-        outcome = annotate(file, definition, target, roster=_roster(roster, definition), year=year,
-                           strict=strict, convert=convert, limits=limits_from(limit or []))
+        outcome = annotate(file, definition, target, roster=units, year=year,
+                           strict=strict, convert=convert, limits=limits)
         errors = sum(1 for f in outcome.findings if f.is_error)
+        workflow.record_event(found, "returned", outcome.report.unit.code if outcome.report else "", target,
+                              {"source_file": outcome.name, "source_sha256": outcome.sha256})
         console.print(f"已生成 {escape(shown_path(target))}：{errors} 个错误、{len(outcome.findings) - errors} 个提示",
                       highlight=False)
 
@@ -384,9 +445,18 @@ def schema_command(
 
 @app.command("merge")
 def merge_command(
-    inputs: Annotated[list[Path], typer.Argument(help="单位报告：报告 JSON、.xlsx 工作簿，或存放它们的文件夹")],
-    roster: Annotated[Path, typer.Option("--roster", help="单位名单（CSV 或 XLSX），用来判断哪些单位未报送")],
-    outdir: Annotated[Path, typer.Option("-o", "--outdir", help="输出文件夹（汇总 JSON、汇总工作簿、数值表）")],
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="单位报告：报告 JSON、.xlsx 工作簿，或存放它们的文件夹"
+                       "（收集文件夹中默认为各单位采用的版本）"),
+    ] = None,
+    roster: Annotated[
+        Path | None, typer.Option("--roster", help="单位名单（CSV 或 XLSX），用来判断哪些单位未报送")
+    ] = None,
+    outdir: Annotated[
+        Path | None,
+        typer.Option("-o", "--outdir", help="输出文件夹（汇总 JSON、汇总工作簿、数值表；收集文件夹中默认 汇总/）"),
+    ] = None,
     year: Annotated[
         int | None, typer.Option("--year", help="报告年度（默认取各报告共同的年度）", min=2000, max=2100)
     ] = None,
@@ -405,8 +475,14 @@ def merge_command(
     previous: Annotated[
         Path | None, typer.Option("--previous", help="上年度报告 JSON 文件夹或上年度汇总 JSON，用来核对跨年延续的数字")
     ] = None,
+    text: Annotated[
+        Path | None,
+        typer.Option("--text", help="本级报告的文字部分：用 tianbao new 生成并填好的工作簿，"
+                     "或按年报提纲写的 .docx/.md"),
+    ] = None,
     limit: LimitOption = None,
     form: FormOption = None,
+    collection_dir: collection.CollectionOption = None,
 ) -> None:
     """把各单位的报告汇总为本级报告，并列出报送情况。
 
@@ -415,17 +491,31 @@ def merge_command(
 
     def action() -> None:
         from tianbao.cli.console import key_rows_table, status_tables
-        from tianbao.form import resolve_form
+        from tianbao.collection import workflow
+        from tianbao.collection.folder import MERGED, open_collection
         from tianbao.stages.merge import MergeOptions, merge
         from tianbao.stages.summary import write_outputs
         from tianbao.workbook.limits import limits_from
 
+        found = open_collection(collection_dir)
+        definition = workflow.collection_form(found, form)
+        sources = inputs or (workflow.merge_inputs(found) if found else None)
+        roster_path = roster or (found.roster_path if found else None)
+        target = outdir or workflow.default_folder(found, MERGED)
+        if not sources or roster_path is None or target is None:
+            raise UserError("请给出单位报告、--roster 和 -o 输出文件夹（或在收集文件夹中运行）")
         options = MergeOptions(
-            year=year, unit_name=unit_name, unit_code=unit_code, unit_level=unit_level, parent=parent,
-            include_invalid=include_invalid, latest=latest, previous=previous, limits=limits_from(limit or []),
+            year=year or (found.year if found else None), unit_name=unit_name, unit_code=unit_code,
+            unit_level=unit_level, parent=parent, include_invalid=include_invalid, latest=latest, previous=previous,
+            limits=limits_from(limit or []),
         )
-        result = merge(resolve_form(form), inputs, roster, options, outdir)
-        written = write_outputs(result, outdir)
+        result = merge(definition, sources, roster_path, options, target)
+        if text is not None:
+            from tianbao.collection.narrative import apply_text
+
+            apply_text(definition, result.district, text)
+        written = write_outputs(result, target)
+        workflow.record_event(found, "merged", file=written[0], detail={"summed": len(result.summed)})
         for table in status_tables(result):
             console.print(table)
         totals = key_rows_table(result)
@@ -436,7 +526,7 @@ def merge_command(
         problems = result.district.findings
         if problems:
             console.print(f"[yellow]汇总数据有 {len(problems)} 项校验提示，见 {written[0].name} 的 findings[/yellow]")
-        console.print(f"已写入 {outdir}：" + "、".join(p.name for p in written), highlight=False)
+        console.print(f"已写入 {target}：" + "、".join(p.name for p in written), highlight=False)
 
     run(action)
 
@@ -462,6 +552,8 @@ def publish_command(
         str | None,
         typer.Option("--form", help="表单定义：内置表单编号或 YAML 文件路径（默认用报告 JSON 记录的表单）"),
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="报告中仍有未处理的错误时也生成文档")] = False,
+    collection_dir: collection.CollectionOption = None,
 ) -> None:
     """由报告 JSON 生成政府信息公开工作年度报告文档（网页、Word、Markdown 或纯文本）。
 
@@ -469,6 +561,8 @@ def publish_command(
     """
 
     def action() -> None:
+        from tianbao.collection.folder import open_collection
+        from tianbao.collection.workflow import record_event
         from tianbao.document.publish import parse_date_option, publish, read_intro
 
         if report.suffix.lower() in WORKBOOK_SUFFIXES or _starts_like_a_zip(report):
@@ -485,7 +579,11 @@ def publish_command(
             intro=read_intro(intro_file) if intro_file else intro,
             date=parse_date_option(date) if date else None,
             footer_hash=footer_hash,
+            force=force,
         )
+        found = open_collection(collection_dir)
+        record_event(found, "published", published.report.unit.code, published.path,
+                     {"report": report.name, "format": published.format})
         console.print(f"已生成 {published.path}", highlight=False)
         shown = published.warnings[:5]
         for finding in shown:
@@ -523,6 +621,8 @@ def checks_command(
 
     run(action)
 
+
+collection.register(app, run, console)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

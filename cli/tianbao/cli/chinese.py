@@ -40,6 +40,7 @@ ARGUMENT_NAMES = {
     "roster": "名单文件",
     "report": "报告文件",
     "folder": "文件夹",
+    "findings": "问题清单文件",
 }
 # The placeholder shown for an option's value, by its type.
 TYPE_NAMES = {Path: "路径", int: "整数", float: "数值", str: "文本"}

@@ -20,6 +20,12 @@ HEADERS = {
     "单位层级": "level",
     "parent": "parent",
     "上级单位": "parent",
+    # Optional contact columns, carried into the 催报名单 (`tianbao status --missing`).
+    "contact": "contact",
+    "联系人": "contact",
+    "phone": "phone",
+    "电话": "phone",
+    "联系电话": "phone",
 }
 REQUIRED = ("code", "name", "level")
 _SAFE_CODE = re.compile(r"^[0-9A-Za-z_.\-]{1,40}$")
@@ -32,6 +38,8 @@ class RosterUnit:
     level: str
     parent: str = ""
     line: int = 0
+    contact: str = ""
+    phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,8 @@ def load_roster(path: Path, levels: list[str] | None = None) -> Roster:
             allowed = "、".join(levels)
             raise UserError(f"{path.name} 第 {number} 行：单位层级“{level}”不在表单允许的范围内（{allowed}）")
         seen[code] = number
-        units.append(RosterUnit(code, name, level, values.get("parent", ""), number))
+        units.append(RosterUnit(code, name, level, values.get("parent", ""), number,
+                                values.get("contact", ""), values.get("phone", "")))
     if not units:
         raise UserError(f"{path.name}：单位名单没有任何单位")
     return Roster(str(path), tuple(units))

@@ -27,8 +27,10 @@ def csv_text(header: Row, rows: list[Row]) -> str:
     return "\ufeff" + out.getvalue()
 
 
-def xlsx_listing(sheets: list[tuple[str, Row, list[Row], list[int]]]) -> bytes:
-    """An .xlsx with one filtered, frozen listing per (title, header, rows, column widths)."""
+def xlsx_listing(sheets: list[tuple[str, Row, list[Row], list[int]]],
+                 choices: dict[str, tuple[int, list[str]]] | None = None) -> bytes:
+    """An .xlsx with one filtered, frozen listing per (title, header, rows, column widths);
+    `choices` gives a listing (by title) a column whose cells are picked from a drop-down list."""
     import xlsxwriter
 
     buffer = io.BytesIO()
@@ -45,5 +47,10 @@ def xlsx_listing(sheets: list[tuple[str, Row, list[Row], list[int]]]) -> bytes:
             sheet.write_row(index, 0, row)
         sheet.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
         sheet.freeze_panes(1, 0)
+        if choices and title in choices:
+            column, allowed = choices[title]
+            sheet.data_validation(1, column, max(len(rows), 1), column,
+                                  {"validate": "list", "source": allowed, "error_title": header[column],
+                                   "error_message": "请从下拉列表中选择"})
     book.close()
     return buffer.getvalue()

@@ -22,6 +22,7 @@ from tianbao.stages.intake import ImportOutcome
 from tianbao.workbook.layout import ANNOTATION_SHEET
 from tianbao.workbook.limits import DEFAULT_LIMITS, Limits
 from tianbao.workbook.read import ReadOptions, ReadResult
+from tianbao.workbook.return_mark import mark_return
 from tianbao.workbook.write import Annotation, FormWorkbook, WriteOptions, identity_locks
 
 
@@ -60,6 +61,7 @@ def annotate(path: Path, form: Form, output: Path, *, roster: Roster | None = No
     _restore_rejected_inputs(book, form, read)
     _annotate_other_cells(book, form, notes)
     _write_listing(book, listing, outcome.name, findings)
+    mark_return(book.workbook, outcome.sha256, outcome.report)
     write_atomic(output, book.finish())
     return outcome
 

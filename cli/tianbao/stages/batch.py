@@ -4,7 +4,8 @@
 `limits.max_seconds`, and yields outcomes in input order; `read_limited` does the same for
 one file (annotate); `import_batch` writes one JSON per accepted report as soon as its turn
 comes, settles duplicates and sets stale JSON aside (`stages.settle`), then writes
-findings.csv/.xlsx, holding a cross-platform lock on the output folder.
+findings.csv/.xlsx, holding a cross-platform lock on the output folder. In a collection
+(`BatchHooks.record`), the ledger keeps every file of a unit as a version instead.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tianbao.io.names import safe_filename, shown_name
 from tianbao.io.roster import Roster
 from tianbao.io.tables import csv_text, xlsx_listing
 from tianbao.report import Report
+from tianbao.reviews import LABELS, review_label, severity_label
 from tianbao.stages.intake import ImportOutcome, import_file, import_read
 from tianbao.stages.pool import Failed, TimedPool
 from tianbao.stages.settle import Earlier, History, UnitKey, earlier_report, newer, settle_duplicates, unit_key
@@ -42,6 +44,16 @@ FINDINGS_XLSX = "findings.xlsx"
 LOCK_FILE = ".tianbao-import.lock"
 # What write_atomic leaves behind when a process is killed mid-write.
 _LEFTOVER = re.compile(r"^\..+\.(json|csv|xlsx)\.[A-Za-z0-9_]+\.tmp$")
+
+
+@dataclass
+class BatchHooks:
+    """amend(outcome) -> True when it changed the findings (then the JSON is rendered again);
+    record(outcome, its JSON or None) -> the report JSON it wrote, taking over writing,
+    duplicates and stale JSON (a collection keeps every file of a unit as a version)."""
+
+    amend: Callable[[ImportOutcome], bool] | None = None
+    record: Callable[[ImportOutcome, str | None], Path | None] | None = None
 
 
 @dataclass
@@ -148,7 +160,7 @@ def import_batch(
     strict: bool = False, convert: bool = False, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
     names: dict[Path, str] | None = None, latest: bool = False,
     on_done: Callable[[ImportOutcome], None] | None = None, on_wait: Callable[[], None] | None = None,
-    unit_name: str | None = None,
+    unit_name: str | None = None, hooks: BatchHooks | None = None,
 ) -> BatchResult:
     """Import every file; write one JSON per accepted report plus findings.csv/.xlsx.
 
@@ -160,10 +172,12 @@ def import_batch(
     Safe to kill and run again: each JSON is written atomically as soon as its file and every
     file before it are read (so names are decided in input order, as in an uninterrupted
     run); what no longer holds is set aside, and findings.csv/.xlsx written, last. Imports
-    into the same folder take turns: `on_wait` is called when another one holds the folder."""
+    into the same folder take turns: `on_wait` is called when another one holds the folder.
+    `hooks` (the collection ledger, or last year's checks) may add findings to each outcome
+    before it is judged, and take over recording each file."""
     paths = list(dict.fromkeys(paths))
     try:
-        return _Batch(form, outdir, latest).run(
+        return _Batch(form, outdir, latest, hooks or BatchHooks()).run(
             paths, names or {}, {"roster": roster, "year": year, "strict": strict, "convert": convert, "jobs": jobs,
                                  "limits": limits, "unit_name": unit_name}, on_done, on_wait)
     except OSError as exc:  # reading inputs never raises: this is the output folder
@@ -173,8 +187,8 @@ def import_batch(
 class _Batch:
     """One import into one output folder, holding its lock."""
 
-    def __init__(self, form: Form, outdir: Path, latest: bool) -> None:
-        self.form, self.outdir, self.latest = form, outdir, latest
+    def __init__(self, form: Form, outdir: Path, latest: bool, hooks: BatchHooks) -> None:
+        self.form, self.outdir, self.latest, self.hooks = form, outdir, latest, hooks
         self.history = History(outdir)
         self.result = BatchResult([], set_aside=self.history.moved)
         self.wrote: set[Path] = set()
@@ -195,7 +209,13 @@ class _Batch:
             for outcome, text in import_many(paths, self.form, names=names, **options):
                 self.result.outcomes.append(outcome)
                 report = outcome.report
-                if not outcome.rejected and report is not None:
+                if self.hooks.amend is not None and self.hooks.amend(outcome):
+                    text = None  # findings changed: render the JSON again
+                if self.hooks.record is not None:  # a collection: the ledger keeps the unit's versions
+                    recorded = self.hooks.record(outcome, text)
+                    if recorded is not None:
+                        self.result.written[outcome.source] = recorded
+                elif not outcome.rejected and report is not None:
                     key = unit_key(report)
                     claims.setdefault(key, []).append(outcome)
                     if key not in targets:
@@ -218,7 +238,8 @@ class _Batch:
                     self.result.written[kept.source] = targets[key]
                     if len(group) > 1 and kept.report is not None:  # its JSON now notes the others
                         write_atomic(targets[key], kept.report.to_json())
-            self._set_aside_stale()
+            if self.hooks.record is None:
+                self._set_aside_stale()
             write_atomic(self.outdir / FINDINGS_CSV, findings_csv(self.result))
             write_atomic(self.outdir / FINDINGS_XLSX, findings_xlsx(self.result))
         return self.result
@@ -319,24 +340,28 @@ def _unique(name: str, used: set[str]) -> str:
 # ---------------------------------------------------------------------------------------
 # Findings files
 
-FINDING_HEADER = ["文件", "导入结果", "严重程度", "规则", "工作表", "单元格", "应为", "实为", "说明"]
+FINDING_HEADER = ["文件", "导入结果", "严重程度", "规则", "工作表", "单元格", "应为", "实为", "说明",
+                  "审核处理", "审核说明"]
+# The reviewer's choice, read back by `tianbao review`.
+REVIEW_COLUMN = FINDING_HEADER.index("审核处理")
 FILE_HEADER = ["文件", "导入结果", "单位代码", "单位名称", "年度", "错误数", "警告数", "输出文件", "SHA-256"]
 
 
 def status(outcome: ImportOutcome) -> str:
     if outcome.rejected:
         return "退回"
-    if any(f.is_error for f in outcome.findings):
+    if any(f.blocking for f in outcome.findings):
         return "接收（已发布的年报，有错误）"
-    return "接收（有警告）" if outcome.warnings else "接收"
+    return "接收（有警告）" if outcome.findings else "接收"  # warnings, or errors a reviewer overrode
 
 
 def _finding_rows(result: BatchResult) -> list[list[str]]:
     rows = []
     for outcome in result.outcomes:
         for f in outcome.findings:
-            rows.append([outcome.name, status(outcome), "错误" if f.is_error else "警告", f.rule,
-                         f.sheet or "", f.cell or "", f.expected or "", f.found or "", f.message])
+            rows.append([outcome.name, status(outcome), severity_label(f), f.rule,
+                         f.sheet or "", f.cell or "", f.expected or "", f.found or "", f.message,
+                         review_label(f), f.review.reason if f.review else ""])
     return rows
 
 
@@ -360,6 +385,6 @@ def findings_csv(result: BatchResult) -> str:
 
 def findings_xlsx(result: BatchResult) -> bytes:
     return xlsx_listing([
-        ("问题清单", FINDING_HEADER, _finding_rows(result), [28, 12, 8, 16, 12, 14, 16, 16, 80]),  # type: ignore[list-item]
+        ("问题清单", FINDING_HEADER, _finding_rows(result), [28, 12, 8, 16, 12, 14, 16, 16, 80, 20, 40]),  # type: ignore[list-item]
         ("文件清单", FILE_HEADER, _file_rows(result), [28, 12, 14, 24, 8, 8, 8, 30, 20]),
-    ])
+    ], choices={"问题清单": (REVIEW_COLUMN, list(LABELS.values()))})

@@ -56,7 +56,7 @@ class ImportOutcome:
             # A published report cannot be sent back: it is kept with its errors (unless another
             # file already gave this unit's report).
             return any(f.rule == "identity.duplicate" and f.is_error for f in self.findings)
-        return any(f.is_error for f in self.findings)
+        return any(f.blocking for f in self.findings)
 
     @property
     def from_document(self) -> bool:

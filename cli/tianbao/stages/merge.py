@@ -24,6 +24,7 @@ from tianbao.io.reports import load_report
 from tianbao.io.roster import Roster, RosterUnit, load_roster
 from tianbao.io.values import VALUES_CSV, VALUES_PARQUET
 from tianbao.report import Finding, Report, SourceEntry, Unit, empty_report, stamp
+from tianbao.reviews import carry_reviews
 from tianbao.rules.check import check_report, recompute, year_link_findings
 from tianbao.stages.batch import import_many
 from tianbao.stages.previous import load_previous
@@ -75,11 +76,12 @@ class Submission:
 
     @property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f.is_error)
+        return sum(1 for f in self.findings if f.blocking)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for f in self.findings if not f.is_error)
+        """Warnings, and errors a reviewer overrode (they count, but are not clean)."""
+        return sum(1 for f in self.findings if not f.blocking)
 
     @property
     def name(self) -> str:
@@ -249,7 +251,7 @@ def _status(sub: Submission) -> str:
 
 
 def _first_message(sub: Submission, errors: bool) -> str:
-    messages = [f.message for f in sub.findings if f.is_error == errors]
+    messages = [f.message for f in sub.findings if f.blocking == errors]
     if not messages:
         return ""
     return messages[0] + (f"（另有 {len(messages) - 1} 项）" if len(messages) > 1 else "")
@@ -378,11 +380,13 @@ def merge(
         # Never trust stored totals or verdicts: recompute and re-run the rules. Findings the
         # rules cannot reproduce from the values (how the workbook was filled) are kept.
         recompute(form, sub.report.tables)
+        reviewed = [f for f in sub.findings if f.review is not None]
         sub.findings = [f for f in sub.findings if f.rule not in rule_ids]
         sub.add_findings(check_report(form, sub.report))
         before = previous.find(sub.report.unit.code, sub.report.unit.name) if previous else None
         if before is not None:
             sub.add_findings(year_link_findings(form, before, sub.report))
+        carry_reviews(reviewed, sub.findings)  # a reviewer's decision survives the re-run
     entries = completeness(submissions, expected, options)
     district = sum_reports(form, [e.report for e in entries if e.summed and e.report], unit, year)
     district.findings = check_report(form, district)

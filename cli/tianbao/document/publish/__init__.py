@@ -98,11 +98,13 @@ def publish(
     intro: str | None = None,
     date: dt.date | None = None,
     footer_hash: bool = False,
+    force: bool = False,
 ) -> Published:
     """Write the document of one report (unit or district) to `output`.
 
     Totals in the JSON must equal the sums of their parts: a document must never print a
-    total that does not add up. Rule findings (R1 …) do not stop publishing; they are returned.
+    total that does not add up. Open errors in the report (errors no reviewer overrode) stop it
+    unless `force`; rule findings of the data (R1 …) are returned.
     """
     chosen = output_format(output, fmt)
     if output.resolve() == report_path.resolve():
@@ -116,6 +118,11 @@ def publish(
             f"{report_path.name}: 合计与明细不一致，不能发布（共 {len(mismatched)} 处，"
             f"例如：{mismatched[0].message}）。请重新导入或汇总后再发布。"
         )
+    blocking = [f for f in report.findings if f.blocking]
+    if blocking and not force:
+        raise UserError(f"{report_path.name}: 报告中还有 {len(blocking)} 个未处理的错误"
+                        f"（例如：{blocking[0].message}），不能发布；请改正后重新导入，"
+                        "或经审核确认后用 tianbao review 覆盖，或加 --force 强制生成。")
     trace = Trace(report_path.name, hashlib.sha256(data).hexdigest()) if footer_hash else None
     doc = build_document(definition, report, intro=intro, date=date, trace=trace)
     write_atomic(output, render(doc, chosen, author=report.unit.name))

@@ -123,8 +123,26 @@ def _fields_blocks(form: Form, report: Report, section: FieldsSection) -> list[B
         if role == "heading":
             blocks.append(Heading(clean_text(field.label), 2))
         blocks.extend(Paragraph(p) for p in paragraphs(text))
-    blocks.extend(Paragraph(p) for p in _sentences(form, report, section, "\n".join(printed)))
+    sentences = _sentences(form, report, section, "\n".join(printed))
+    said_nothing = [p for p in blocks if isinstance(p, Paragraph) and _says_nothing(p.text)]
+    if sentences and said_nothing and all(_says_nothing(text) or not text.strip() for text in printed):
+        # "无。" then "本年度共收取……" would contradict the unit's own words: when the unit
+        # wrote only that there is nothing to report, a sentence stating a fee takes its place
+        # and a sentence stating there was none is not added.
+        zero = {s.zero_text for s in section.document_sentences}
+        if all(sentence in zero for sentence in sentences):
+            return blocks
+        blocks = [b for b in blocks if b not in said_nothing]
+    blocks.extend(Paragraph(p) for p in sentences)
     return blocks
+
+
+# What a unit writes when it has nothing to report in a section.
+_NOTHING = {"无", "没有", "暂无"}
+
+
+def _says_nothing(text: str) -> bool:
+    return text.strip().rstrip("。.；;！!").strip() in _NOTHING
 
 
 def _sentences(form: Form, report: Report, section: FieldsSection, printed: str) -> list[str]:
