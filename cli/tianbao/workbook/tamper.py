@@ -151,15 +151,10 @@ def check_cell_findings(form: Form, sheets: dict[str, SheetData]) -> list[Findin
         data = sheets.get(sheet)
         if data is None:
             continue
-        raw = data.at(cell)
-        if raw is not None and raw.formula and normalise_formula(raw.formula) == normalise_formula(expected):
+        change = _formula_change(data.at(cell), expected)
+        if change is None:
             continue
-        if raw is None or raw.is_empty:
-            variant, found = "deleted", "（空）"
-        elif not raw.formula:
-            variant, found = "value", cell_text(raw)
-        else:
-            variant, found = "formula", "=" + raw.formula.removeprefix("=")
+        variant, found = change
         findings.append(emit("tamper.check", variant, sheet=sheet, cell=cell.a1, expected=expected, found=found,
                              where=f"{sheet}!{cell.a1}", shown=clip(found)))
     return findings
@@ -212,16 +207,11 @@ def formula_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
         if data is None:
             continue
         expected = computed_formula(form, table_id, row_id, column_id)
-        raw = data.at(computed.cell)
         where = f"{computed.sheet}!{computed.a1}"
-        if raw is not None and raw.formula and normalise_formula(raw.formula) == normalise_formula(expected):
+        change = _formula_change(data.at(computed.cell), expected)
+        if change is None:
             continue
-        if raw is None or raw.is_empty:
-            variant, found = "deleted", "（空）"
-        elif not raw.formula:
-            variant, found = "value", cell_text(raw)
-        else:
-            variant, found = "formula", "=" + raw.formula.removeprefix("=")
+        variant, found = change
         findings.append(emit("tamper.formula", variant, sheet=computed.sheet, cell=computed.a1,
                              expected=expected, found=found, where=where))
     return findings
@@ -272,3 +262,14 @@ def outside_findings(form: Form, sheets: dict[str, SheetData]) -> list[Finding]:
         findings.append(emit("tamper.outside", sheet=sheet, cell=",".join(c.a1 for c in stray), expected="（空）",
                              found=clip(cell_text(data.at(stray[0]))), count=len(stray), shown=shown))
     return findings
+
+
+def _formula_change(raw: RawCell | None, expected: str) -> tuple[str, str] | None:
+    """How a cell that must hold `expected` was changed: (variant, what it holds now), or None."""
+    if raw is not None and raw.formula and normalise_formula(raw.formula) == normalise_formula(expected):
+        return None
+    if raw is None or raw.is_empty:
+        return "deleted", "（空）"
+    if not raw.formula:
+        return "value", cell_text(raw)
+    return "formula", "=" + raw.formula.removeprefix("=")
