@@ -4,6 +4,7 @@ the 预检报告 workbook it writes."""
 
 from __future__ import annotations
 
+import random
 import re
 import unicodedata
 from pathlib import Path
@@ -26,6 +27,7 @@ from precheck_fixtures import (
     write_text,
 )
 from tianbao.form import Form
+from tianbao.stages.precheck.similarity import SetIndex
 
 LEVEL = "区县政府部门"
 SUPERSEDED = "本报告根据《中华人民共和国政府信息公开工作年度报告格式（试行）》（国办公开办函〔2019〕60号）要求编制。"
@@ -280,3 +282,27 @@ def test_html_report_lists_the_same_findings(tmp_path: Path, clean_setup: list[s
     page = (tmp_path / "out" / "预检报告.html").read_text(encoding="utf-8")
     assert page.count('<td class="error">错误</td>') == 1
     assert "parts.missing" in page and "人工核对清单" in page
+
+
+def test_sentence_index_finds_exactly_the_pairs_brute_force_finds() -> None:
+    """The partition index misses no pair at or above the threshold and reports no other,
+    on sentences sharing most of a small alphabet (the hard case for a character index)."""
+    rng = random.Random(18)
+    alphabet = "政府信息公开工作年度报告依申请主动办理件数规范性文件平台建设监督保障收费情况问题改进"
+    sets: list[frozenset[str]] = []
+    for _ in range(250):
+        base = set(rng.sample(alphabet, rng.randint(8, 40)))
+        sets.append(frozenset(base))
+        changed = set(base)
+        for _ in range(rng.randint(0, 4)):
+            changed.symmetric_difference_update({rng.choice(alphabet)})
+        sets.append(frozenset(changed))
+    threshold = 0.88
+    index = SetIndex(threshold)
+    for chars in sets:
+        index.add(chars)
+    for chars in sets:
+        expected = [(other, len(chars & found) / len(chars | found)) for other, found in enumerate(sets)
+                    if len(chars & found) / len(chars | found) >= threshold]
+        assert list(index.similar(chars)) == expected
+        assert index.best(chars) == (sets.index(chars), 1.0)

@@ -8,7 +8,7 @@ Modules: catalogue (findings made from tianbao.precheck_catalogue, the data of
 templates/precheck/catalogue.yaml),
 config (patterns and thresholds — precheck.yaml; district rule packs — packs/*.yaml),
 inputs (reports from JSON, workbooks and published documents), texts and similarity (sentences,
-boilerplate, a prefix-filtered index), copying (D1, D2), years (B3, B5), parts (B1, B2, B6,
+boilerplate, an exact partition index), copying (D1, D2), years (B3, B5), parts (B1, B2, B6,
 D3, D4), fees (E1, E2), numbers (C1–C6), deadline (A1), scoring (S1), render.
 """
 

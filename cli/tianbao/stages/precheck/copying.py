@@ -19,16 +19,16 @@ from tianbao.form import Form
 from tianbao.report import Report
 from tianbao.stages.precheck.catalogue import Passage, PrecheckFinding, make
 from tianbao.stages.precheck.config import Copying
-from tianbao.stages.precheck.similarity import CharOrder, SetIndex
+from tianbao.stages.precheck.similarity import SetIndex
 from tianbao.stages.precheck.texts import Sentence, boilerplate_keys, sentences, text_parts
 
 
 class Boilerplate:
     """The shipped and form-derived boilerplate sentences, matched by the same similarity."""
 
-    def __init__(self, form: Form, threshold: float, order: CharOrder | None = None) -> None:
+    def __init__(self, form: Form, threshold: float) -> None:
         keys = boilerplate_keys(form)
-        self.index = SetIndex(order or CharOrder(keys), threshold)
+        self.index = SetIndex(threshold)
         for chars in keys:
             self.index.add(chars)
 
@@ -95,9 +95,9 @@ class Reuse:
         return self.reused / self.total if self.total else None
 
 
-def previous_year_reuse(now: UnitText, before: UnitText, order: CharOrder, config: Copying) -> Reuse:
+def previous_year_reuse(now: UnitText, before: UnitText, config: Copying) -> Reuse:
     """How much of each part of this year's text reappears anywhere in last year's."""
-    index = SetIndex(order, config.sentence_similarity)
+    index = SetIndex(config.sentence_similarity)
     earlier = before.all
     for sentence in earlier:
         index.add(sentence.chars)
@@ -160,7 +160,7 @@ def _find(parent: list[int], item: int) -> int:
     return item
 
 
-def across_units(units: list[UnitText], order: CharOrder, config: Copying, threshold: float) -> BatchReuse:
+def across_units(units: list[UnitText], config: Copying, threshold: float) -> BatchReuse:
     limit = max(config.common_units, math.ceil(config.common_share * len(units)))
     keys = list(dict.fromkeys(k for unit in units for k in unit.parts))
     clusters: list[Cluster] = []
@@ -177,7 +177,7 @@ def across_units(units: list[UnitText], order: CharOrder, config: Copying, thres
                     chars.append(sentence.chars)
                     occurrences.append([])
                 occurrences[group].append((number, sentence))
-        index = SetIndex(order, config.sentence_similarity)
+        index = SetIndex(config.sentence_similarity)
         for group_chars in chars:
             index.add(group_chars)
         reused: dict[tuple[int, int], int] = defaultdict(int)

@@ -34,7 +34,6 @@ from tianbao.stages.precheck.inputs import PreviousReports, Subject, apply_publi
 from tianbao.stages.precheck.numbers import percentage_findings, rule_findings, year_on_year_findings
 from tianbao.stages.precheck.parts import local_findings, part_findings
 from tianbao.stages.precheck.scoring import MODES, UnitScore, score_unit
-from tianbao.stages.precheck.similarity import CharOrder
 from tianbao.stages.precheck.years import year_findings
 from tianbao.workbook.limits import DEFAULT_LIMITS, Limits
 
@@ -130,9 +129,7 @@ def _check_units(form: Form, config: PrecheckConfig, subjects: list[Subject], pr
     for subject in subjects:
         before = previous.find(subject.report) if previous else None
         befores.append(unit_text(form, before) if before is not None else None)
-    # One order of characters for every index, so each sentence is sorted once.
-    order = CharOrder(s.chars for text in [*texts, *(b for b in befores if b)] for s in text.all)
-    boilerplate = Boilerplate(form, config.copying.sentence_similarity, order)
+    boilerplate = Boilerplate(form, config.copying.sentence_similarity)
     for text in [*texts, *(b for b in befores if b)]:
         drop_boilerplate(text, boilerplate)
     units = []
@@ -142,10 +139,10 @@ def _check_units(form: Form, config: PrecheckConfig, subjects: list[Subject], pr
         findings = unit_checks(ctx)
         reuse = None
         if before is not None:
-            reuse = previous_year_reuse(text, before, order, config.copying)
+            reuse = previous_year_reuse(text, before, config.copying)
             findings += previous_year_findings(reuse, config.copying, threshold)
         units.append(UnitResult(subject, findings, reuse))
-    shared = across_units(texts, order, config.copying, threshold)
+    shared = across_units(texts, config.copying, threshold)
     _attach_clusters(units, texts, shared)
     for unit in units:
         for finding in unit.findings:
