@@ -12,7 +12,7 @@ import jsonschema
 import yaml
 
 from clirun import tianbao
-from tianbao.findings import BY_ID, CATALOGUE, checks_markdown, emit, form_checks
+from tianbao.findings import BY_ID, CATALOGUE, checks_markdown, emit, form_checks, precheck_checks
 from tianbao.form import Form, builtin_form_paths
 from tianbao.form.spec import form_schema
 
@@ -79,6 +79,19 @@ def test_rules_page_is_the_generated_one(form: Form) -> None:
         assert f"| `{check.id}` |" in committed
     for item in form_checks(form):
         assert f"| `{item.id}` |" in committed
+    precheck_section = committed.split("## 评估预检（`tianbao precheck`）的检查")[1]
+    for check in precheck_checks():
+        assert f"| `{check.id}` | {check.level} | {check.criterion} |" in precheck_section
+
+
+def test_precheck_checks_come_from_its_catalogue_with_four_levels() -> None:
+    listed = {check.id: check for check in precheck_checks()}
+    assert len(listed) == 33
+    assert {check.level for check in listed.values()} == {"错误", "警告", "提示", "无法判断"}
+    across = listed["copy.across_units"]
+    assert (across.level, across.criterion) == ("警告", "D2 文字未照抄其他单位")
+    assert (listed["previous.missing"].level, listed["previous.missing"].decidable) == ("无法判断", "可判定")
+    assert listed["numbers.tenfold"].level == "提示"
 
 
 def test_checks_command_lists_the_catalogue_and_the_form_rules(form: Form) -> None:
@@ -87,6 +100,9 @@ def test_checks_command_lists_the_catalogue_and_the_form_rules(form: Form) -> No
     for check_id in ("file.unreadable", "tamper.formula", "value.too_long", "legacy.unmapped"):
         assert check_id in result.stdout
     assert form.spec.rules[0].id in result.stdout
+    assert "评估预检（tianbao precheck）的检查" in result.stdout
+    for check_id in ("copy.across_units", "previous.missing", "fee.amount_not_multiple"):
+        assert check_id in result.stdout
 
 
 def test_form_schema_is_committed_and_validates_every_builtin_form() -> None:

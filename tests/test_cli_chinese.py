@@ -16,7 +16,8 @@ from tianbao.cli.chinese import COMMAND_ORDER
 # Names of things, not English prose: formats, products and the tool itself.
 PROPER_NOUNS = {"tianbao", "JSON", "Schema", "YAML", "CSV", "XLSX", "xlsx", "LibreOffice", "WPS", "Excel", "HTML",
                 "html", "Word", "Markdown", "markdown", "PDF", "pdf", "UTF", "SHA", "txt", "md", "docx", "xls", "et",
-                "ods", "MB", "docs", "GB"}
+                "ods", "MB", "docs", "GB",
+                "generic"}  # the built-in rule pack's name, typed as given
 WORD = re.compile(r"(?<![-\w./=])([A-Za-z]{2,})(?![\w./=-])")
 
 

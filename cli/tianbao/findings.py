@@ -11,7 +11,9 @@ description and one message template per variant (a variant is one way the check
 "" is the only one of most checks). A variant may carry its own severity when one check
 is an error in one case and a warning in another (identity.roster, value.blank).
 Form rules (R1…, totals, R6, R8) keep their messages in the form definition; `form_checks`
-lists them beside the catalogue for `tianbao checks` and docs/校验规则.md.
+lists them beside the catalogue for `tianbao checks` and docs/校验规则.md, and
+`precheck_checks` the checks of `tianbao precheck` (their own data catalogue,
+templates/precheck/catalogue.yaml, with four levels).
 
 The catalogue is a Python table rather than a YAML file: it is imported only where a check
 is emitted (no file to find and parse at start-up, nothing to ship beside the wheel), and
@@ -506,8 +508,29 @@ def form_checks(form: Form) -> Iterator[FormCheck]:
         yield FormCheck(check.rule, check.severity, "年报正文数字", check.message)
 
 
+@dataclass(frozen=True)
+class PrecheckCheck:
+    id: str
+    level: str  # 错误/警告/提示/无法判断
+    criterion: str  # the evaluation criterion it serves, e.g. "D2 文字未照抄其他单位"
+    decidable: str
+    message: str
+
+
+def precheck_checks() -> Iterator[PrecheckCheck]:
+    """The checks of `tianbao precheck`, from its catalogue (templates/precheck/catalogue.yaml)."""
+    from tianbao.precheck_catalogue import DECIDABLE_NAMES, load_catalogue
+    from tianbao.precheck_catalogue import SEVERITY_NAMES as PRECHECK_LEVELS
+
+    catalogue = load_catalogue()
+    for check in catalogue.checks:
+        yield PrecheckCheck(check.id, PRECHECK_LEVELS[check.severity], catalogue.criterion_title(check.id),
+                            DECIDABLE_NAMES[check.auto], " ".join(check.message.split()))
+
+
 def checks_markdown(form: Form) -> str:
-    """docs/校验规则.md: the catalogue and the form's rules (`tianbao checks --markdown`)."""
+    """docs/校验规则.md: the catalogue, the form's rules and the precheck's checks
+    (`tianbao checks --markdown`)."""
     lines = [
         "# 校验规则",
         "",
@@ -526,4 +549,11 @@ def checks_markdown(form: Form) -> str:
     for item in form_checks(form):
         message = " ".join(item.message.split()).replace("|", "\\|")
         lines.append(f"| `{item.id}` | {SEVERITY_NAMES[item.severity]} | {item.kind} | {message} |")
+    lines += ["", "## 评估预检（`tianbao precheck`）的检查", "",
+              "预检按评估指标检查年度报告，分四个级别：错误、警告、提示、无法判断（缺少判断所需的材料，"
+              "既不算通过也不扣分）。判定方式“疑似”的检查是启发式的，只给出警告或提示。", "",
+              "| 编号 | 级别 | 评估指标 | 判定方式 | 提示 |", "|---|---|---|---|---|"]
+    for check in precheck_checks():
+        message = check.message.replace("|", "\\|")
+        lines.append(f"| `{check.id}` | {check.level} | {check.criterion} | {check.decidable} | {message} |")
     return "\n".join(lines) + "\n"

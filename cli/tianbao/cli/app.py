@@ -595,6 +595,66 @@ def publish_command(
     run(action)
 
 
+@app.command("precheck")
+def precheck_command(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="要预检的报告：报告 JSON、报送的工作簿、已发布的年报（.txt/.html/.docx），或文件夹"),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="预检报告文件名（同时生成 .xlsx 和 .html）")
+    ] = None,
+    previous: Annotated[
+        list[Path] | None,
+        typer.Option("--previous",
+                     help="上年度报告（报告 JSON 或已发布的年报，文件或文件夹，可重复）：核对照抄和跨年数字"),
+    ] = None,
+    pack: Annotated[
+        str | None, typer.Option("--pack", help="评分细则：内置细则名（generic）或 YAML 文件，给出得分预估")
+    ] = None,
+    mode: Annotated[
+        str, typer.Option("--mode", help="计分模式：保守（只计确定扣分）或严格（疑似和无法判断也按扣分计）")
+    ] = "保守",
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", help="文字重复比例阈值（默认 0.5，即 50%）", min=0.01, max=1.0)
+    ] = None,
+    publish_date: Annotated[
+        str | None,
+        typer.Option("--publish-date", help="发布日期（例如 2026-01-20），或“单位代码或名称,发布日期”的 CSV 文件"),
+    ] = None,
+    roster: RosterOption = None,
+    year: YearOption = None,
+    limit: LimitOption = None,
+    form: FormOption = None,
+) -> None:
+    """评估预检：按评估指标检查年度报告（照抄、年份、六个部分、收费、发布期限、本地评分）；有错误时退出码为 1。"""
+
+    def action() -> int:
+        from tianbao.cli.console import precheck_tables
+        from tianbao.form import resolve_form
+        from tianbao.io.inputs import collect_inputs
+        from tianbao.stages.precheck import Options, precheck, summary_line, write_outputs
+        from tianbao.workbook.limits import limits_from
+
+        definition = resolve_form(form)
+        options = Options(
+            previous=collect_inputs(previous, nothing_found="没有找到上年度报告") if previous else None,
+            pack=pack, mode=mode, threshold=threshold, publish_date=publish_date,
+            roster=_roster(roster, definition), year=year, limits=limits_from(limit or []),
+        )
+        # The 预检报告 of an earlier run may lie in an input folder: it is not a report to check.
+        own = [output.with_suffix(".xlsx"), output.with_suffix(".html")] if output is not None else []
+        result = precheck(definition, collect_inputs(inputs, own, nothing_found="没有找到要预检的报告"), options)
+        console.print(precheck_tables(result))
+        console.print(summary_line(result), highlight=False)
+        if output is not None:
+            written = write_outputs(result, output)
+            console.print("预检报告已保存：" + "、".join(escape(shown_path(p)) for p in written), highlight=False)
+        return 1 if result.errors else 0
+
+    run(action)
+
+
 @app.command("checks")
 def checks_command(
     markdown: Annotated[

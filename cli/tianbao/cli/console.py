@@ -1,18 +1,26 @@
-"""Console rendering of import, check and merge results (rich tables; Chinese for the clerk)."""
+"""Console rendering of import, check, merge and precheck results (rich tables; Chinese for the clerk)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from tianbao.findings import CATALOGUE, SCOPE_NAMES, SEVERITY_NAMES, form_checks
+from tianbao.findings import CATALOGUE, SCOPE_NAMES, SEVERITY_NAMES, form_checks, precheck_checks
 from tianbao.form import Form
 from tianbao.stages.annotate import finding_cells
 from tianbao.stages.batch import status
 from tianbao.stages.intake import ImportOutcome
 from tianbao.stages.merge import STATUS_ORDER, STATUS_PASSED, STATUS_WARNINGS, MergeResult
+
+if TYPE_CHECKING:
+    from tianbao.stages.precheck import PrecheckResult
+    from tianbao.stages.precheck.catalogue import PrecheckFinding
+
+PRECHECK_COLOURS = {"error": "red", "warning": "yellow", "undetermined": "magenta", "info": "cyan"}
 
 
 def findings_table(outcomes: list[ImportOutcome]) -> Group:
@@ -96,7 +104,7 @@ def key_rows_table(result: MergeResult) -> Table | None:
 
 
 def checks_tables(form: Form) -> list[Table]:
-    """The check catalogue, then the form's own rules (`tianbao checks`)."""
+    """The check catalogue, the form's own rules and the precheck's checks (`tianbao checks`)."""
     tool = Table(title="工具的检查", title_justify="left", header_style="bold")
     for column in ("编号", "严重程度", "范围", "名称", "说明"):
         tool.add_column(column, overflow="fold")
@@ -108,4 +116,43 @@ def checks_tables(form: Form) -> list[Table]:
         rules.add_column(column, overflow="fold")
     for item in form_checks(form):
         rules.add_row(item.id, SEVERITY_NAMES[item.severity], item.kind, " ".join(item.message.split()))
-    return [tool, rules]
+    precheck = Table(title="评估预检（tianbao precheck）的检查", title_justify="left", header_style="bold")
+    for column in ("编号", "级别", "评估指标", "判定方式", "提示"):
+        precheck.add_column(column, overflow="fold")
+    for item in precheck_checks():
+        precheck.add_row(item.id, item.level, item.criterion, item.decidable, item.message)
+    return [tool, rules, precheck]
+
+
+def precheck_tables(result: PrecheckResult, max_units: int = 30) -> Group:
+    """Per unit, a table of its precheck findings (units with the most serious findings first)."""
+    from tianbao.stages.precheck.render import score_summary
+
+    shown: list[Table | Text] = []
+    ordered = sorted(result.units, key=lambda u: (-u.errors, -len(u.findings)))
+    if result.batch:
+        shown.append(_precheck_table("本批次", result.batch))
+    for unit in ordered[:max_units]:
+        name = f"{unit.subject.report.unit.name}（{unit.subject.source}）"
+        if unit.score is not None:
+            name += "  " + score_summary(unit.score)
+        shown.append(_precheck_table(name, unit.findings) if unit.findings else Text(f"{name}：没有发现问题"))
+    if len(ordered) > max_units:
+        shown.append(Text(f"另有 {len(ordered) - max_units} 份报告的结果见预检报告文件（-o）。"))
+    return Group(*shown)
+
+
+def _precheck_table(title: str, findings: list[PrecheckFinding]) -> Table:
+    table = Table(title=f"[bold]{escape(title)}[/bold]", title_justify="left", header_style="bold",
+                  expand=True, show_edge=False)
+    table.add_column("严重程度", no_wrap=True)
+    table.add_column("检查", style="cyan", no_wrap=True)
+    table.add_column("说明", ratio=1, overflow="fold")
+    for finding in findings:
+        message = finding.message
+        if finding.passages:
+            first = finding.passages[0]
+            message += f"\n  本报告：{first.text}\n  {finding.other_source or '对照'}：{first.other}"
+        table.add_row(Text(finding.severity_name, style=PRECHECK_COLOURS[finding.severity]), finding.check,
+                      Text(message))
+    return table
