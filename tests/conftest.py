@@ -43,6 +43,16 @@ def _missing(what: str) -> None:
     pytest.skip(f"{what} not installed")
 
 
+def _client(what: str, *names: str) -> str:
+    """The first of `names` on PATH; a skip (or, in CI, a failure) naming `what` otherwise."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    _missing(what)
+    raise AssertionError("unreachable: _missing skips or fails")
+
+
 @pytest.fixture(scope="session")
 def form() -> Form:
     return resolve_form(None)
@@ -58,25 +68,14 @@ def soffice() -> str:
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    _missing("Chromium")
-    raise AssertionError("unreachable")
+    return _client("Chromium", "chromium", "chromium-browser", "google-chrome")
 
 
 @pytest.fixture(scope="session")
 def ssconvert() -> str:
-    found = shutil.which("ssconvert")
-    if found is None:
-        _missing("Gnumeric (ssconvert)")
-    return found  # type: ignore[return-value]
+    return _client("Gnumeric (ssconvert)", "ssconvert")
 
 
 @pytest.fixture(scope="session")
 def pdftotext() -> str:
-    found = shutil.which("pdftotext")
-    if found is None:
-        _missing("poppler (pdftotext)")
-    return found  # type: ignore[return-value]
+    return _client("poppler (pdftotext)", "pdftotext")
