@@ -363,3 +363,13 @@ def test_an_overridden_error_counts_and_is_shown_as_overridden(tmp_path: Path, f
     assert ran.exit_code == 0, ran.output
     district = load_report(root / "汇总" / "district.json")
     assert [(s.unit_code, s.status, s.summed) for s in district.sources] == [("A01", "有警告", True)]
+    # The summary's 报送情况 line and the published footer say so too, not only JSON and findings files.
+    status = openpyxl.load_workbook(root / "汇总" / "summary.xlsx")["报送情况"]
+    row = next(r for r in status.iter_rows(values_only=True) if r[1] == "A01")
+    assert row[3:7] == ("有警告", "是", 0, 2)
+    assert row[10] == "有 2 个错误经审核覆盖（理由：申请登记时间跨年，经核实无误；同上）"
+    unit_json = root / "导入" / "A01_区甲局_2025.json"
+    ran = tianbao("publish", unit_json, "-o", tmp_path / "甲.md", "--footer-hash", cwd=root)
+    assert ran.exit_code == 0, ran.output
+    footer = (tmp_path / "甲.md").read_text(encoding="utf-8").splitlines()[-1]
+    assert footer.endswith("。本报告数据中有 2 处校验错误经审核确认后保留。"), footer

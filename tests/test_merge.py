@@ -27,7 +27,7 @@ from tianbao.errors import UserError
 from tianbao.form import Form, parse_form
 from tianbao.form.grammar import expand_rule
 from tianbao.io.reports import load_report
-from tianbao.report import Finding, Provenance, Report, Unit, empty_report
+from tianbao.report import Finding, Provenance, Report, Review, Unit, empty_report
 from tianbao.rules.check import check_report, recompute
 from tianbao.stages.batch import FINDINGS_XLSX
 from tianbao.stages.merge import (
@@ -38,6 +38,7 @@ from tianbao.stages.merge import (
     STATUS_OFF_ROSTER,
     STATUS_PASSED,
     STATUS_UNREADABLE,
+    STATUS_WARNINGS,
     SUMMARY_XLSX,
     VALUES_CSV,
     VALUES_PARQUET,
@@ -205,6 +206,25 @@ def test_rules_are_rerun_but_reader_findings_are_kept(form: Form, district: dict
     assert statuses(result)[("U1", "U1.json")] == STATUS_PASSED
     assert statuses(result)[("U2", "U2.json")] == STATUS_INVALID
     assert next(e for e in result.entries if e.code == "U2").note == "件数单元格填了文字"
+
+
+def test_overridden_errors_are_named_in_the_status_line(form: Form, district: dict, tmp_path: Path) -> None:
+    """An error a reviewer overrode counts, but the summary's 报送情况 says so, with the reason."""
+    reviewed = district["reports"]["U2"].model_copy(deep=True)
+    reviewed.findings = [
+        Finding(rule="value.text", severity="error", message="件数单元格填了文字", sheet="表三", cell="D6",
+                review=Review(decision="override", reason="原表如此，经核实无误")),
+        Finding(rule="value.blank", severity="warning", message="有单元格没有填写", sheet="表三", cell="D7"),
+    ]
+    save(reviewed, district["inbox"])
+    result = run_merge(form, district, tmp_path)
+    entry = next(e for e in result.entries if e.code == "U2")
+    note = "有 1 个错误经审核覆盖（理由：原表如此，经核实无误）；有单元格没有填写"
+    assert (entry.status, entry.summed, entry.note) == (STATUS_WARNINGS, True, note)
+    write_outputs(result, tmp_path / "out")
+    sheet = openpyxl.load_workbook(tmp_path / "out" / SUMMARY_XLSX)[STATUS_SHEET]
+    row = next(r for r in sheet.iter_rows(values_only=True) if r[1] == "U2")
+    assert row[3:7] + row[10:] == (STATUS_WARNINGS, "是", 0, 2, note)
 
 
 def test_include_invalid_sums_the_failing_unit_but_still_lists_it(form: Form, district: dict, tmp_path: Path) -> None:

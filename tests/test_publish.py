@@ -30,7 +30,7 @@ from tianbao.document.publish.grid import build_grid, format_number
 from tianbao.errors import UserError
 from tianbao.form import Form, load_form
 from tianbao.form.spec import FieldsSection, TableSection
-from tianbao.report import Report, SourceEntry, Unit, empty_report
+from tianbao.report import Finding, Report, Review, SourceEntry, Unit, empty_report
 from tianbao.rules.check import recompute
 from tianbao.stages.office import convert
 
@@ -491,6 +491,30 @@ def test_rule_findings_are_returned_not_fatal(form: Form, tmp_path: Path) -> Non
     result = publish(write_report(filled_report(form), tmp_path), tmp_path / "out.md")
     assert result.warnings and all(f.rule for f in result.warnings)  # random data breaks R1
     assert result.path.is_file()
+
+
+@pytest.mark.parametrize(("footer_hash", "prefix"), [(True, "数据文件 report.json 的 SHA-256 校验值："), (False, "")])
+def test_overridden_errors_are_named_in_the_footer(form: Form, tmp_path: Path, footer_hash: bool, prefix: str) -> None:
+    report = filled_report(form)
+    confirmed = Review(decision="override", reason="经核实无误")
+    report.findings = [
+        Finding(rule="R1", severity="error", message="甲", sheet="表三", cell="D6", review=confirmed),
+        Finding(rule="R1", severity="error", message="乙", sheet="表三", cell="J6", review=confirmed),
+        Finding(rule="R2", severity="warning", message="丙", sheet="表三", cell="D7", review=Review(decision="accept")),
+    ]
+    path = write_report(report, tmp_path)
+    publish(path, tmp_path / "年报.md", footer_hash=footer_hash)
+    publish(path, tmp_path / "年报.html", footer_hash=footer_hash)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest() + "。" if footer_hash else ""
+    expected = f"{prefix}{sha}本报告数据中有 2 处校验错误经审核确认后保留。"
+    assert (tmp_path / "年报.md").read_text(encoding="utf-8").splitlines()[-1] == expected
+    assert read_html(tmp_path / "年报.html").blocks[-1] == ("p", expected)
+
+
+def test_a_report_without_overridden_errors_has_no_footer(form: Form, tmp_path: Path) -> None:
+    publish(write_report(filled_report(form), tmp_path), tmp_path / "年报.md")
+    assert "校验错误" not in (tmp_path / "年报.md").read_text(encoding="utf-8")
+    assert build_document(form, filled_report(form)).trace is None
 
 
 def test_format_option_and_errors(form: Form, tmp_path: Path) -> None:

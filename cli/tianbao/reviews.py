@@ -35,6 +35,20 @@ def severity_label(finding: Finding) -> str:
     return "错误" if finding.blocking else "错误（已覆盖）"
 
 
+def overridden(findings: list[Finding]) -> list[Finding]:
+    """Errors a reviewer confirmed correct: they no longer stop the report, but must stay visible."""
+    return [f for f in findings if f.is_error and not f.blocking]
+
+
+def overridden_note(findings: list[Finding]) -> str:
+    """'有 2 个错误经审核覆盖（理由：…）' for a unit's line, or "" when no error was overridden."""
+    errors = overridden(findings)
+    if not errors:
+        return ""
+    reasons = "；".join(dict.fromkeys(r for f in errors if f.review and (r := f.review.reason.strip())))
+    return f"有 {len(errors)} 个错误经审核覆盖" + (f"（理由：{reasons}）" if reasons else "")
+
+
 def carry_reviews(reviewed: list[Finding], findings: list[Finding]) -> None:
     """Give re-run findings the reviews their stored twins had (same check, place and value):
     a merge re-runs the rules, a reviewer's decision must survive that."""

@@ -24,7 +24,7 @@ from tianbao.io.reports import load_report
 from tianbao.io.roster import Roster, RosterUnit, load_roster
 from tianbao.io.values import VALUES_CSV, VALUES_PARQUET
 from tianbao.report import Finding, Report, SourceEntry, Unit, empty_report, stamp
-from tianbao.reviews import carry_reviews
+from tianbao.reviews import carry_reviews, overridden_note
 from tianbao.rules.check import check_report, recompute, year_link_findings
 from tianbao.stages.batch import import_many
 from tianbao.stages.previous import load_previous
@@ -250,11 +250,11 @@ def _status(sub: Submission) -> str:
     return STATUS_WARNINGS if sub.warnings else STATUS_PASSED
 
 
-def _first_message(sub: Submission, errors: bool) -> str:
-    messages = [f.message for f in sub.findings if f.blocking == errors]
-    if not messages:
-        return ""
-    return messages[0] + (f"（另有 {len(messages) - 1} 项）" if len(messages) > 1 else "")
+def _note(sub: Submission, errors: bool) -> str:
+    """The first error (or warning) message, after how many errors a reviewer overrode and why."""
+    messages = [f.message for f in sub.findings if f.blocking == errors and f.is_error == errors]
+    first = messages[0] + (f"（另有 {len(messages) - 1} 项）" if len(messages) > 1 else "") if messages else ""
+    return "；".join(text for text in (overridden_note(sub.findings), first) if text)
 
 
 def completeness(
@@ -296,7 +296,7 @@ def completeness(
             entries.append(Entry(unit.code, unit.name, STATUS_MISSING))
             continue
         status = _status(subs[0])
-        note = _first_message(subs[0], errors=status in (STATUS_INVALID, STATUS_UNFILLED))
+        note = _note(subs[0], errors=status in (STATUS_INVALID, STATUS_UNFILLED))
         summed = status not in (STATUS_INVALID, STATUS_UNFILLED) or options.include_invalid
         entries.append(Entry(unit.code, unit.name, status, subs[0], summed, note))
         for older in subs[1:]:

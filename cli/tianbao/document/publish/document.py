@@ -16,6 +16,7 @@ from tianbao.errors import UserError
 from tianbao.form import Form
 from tianbao.form.spec import FieldDef, FieldsSection, TableSection
 from tianbao.report import FieldValue, Report
+from tianbao.reviews import overridden
 
 # Characters XML 1.0 (and so DOCX and well-formed HTML) cannot carry; a pasted text may hold them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -46,7 +47,7 @@ class Document:
     title: str
     blocks: tuple[Block, ...]
     signature: tuple[str, ...]  # unit name and date, closing the document
-    trace: str | None  # footer line naming the data file and its hash
+    trace: str | None  # footer line: the data file and its hash, and errors a reviewer overrode
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,15 @@ def build_document(
             blocks.append(Heading(clean_text(section.title), 1))
             blocks.extend(_fields_blocks(form, report, section))
     signature = (clean_text(report.unit.name), _signature_date(form, report, date))
-    trace_line = f"数据文件 {trace.file_name} 的 SHA-256 校验值：{trace.sha256}" if trace else None
-    return Document(title=title, blocks=tuple(blocks), signature=signature, trace=trace_line)
+    return Document(title=title, blocks=tuple(blocks), signature=signature, trace=_trace_line(report, trace))
+
+
+def _trace_line(report: Report, trace: Trace | None) -> str | None:
+    """The data file's hash when asked for; overridden errors always, so a document never hides them."""
+    parts = [f"数据文件 {trace.file_name} 的 SHA-256 校验值：{trace.sha256}"] if trace else []
+    if count := len(overridden(report.findings)):
+        parts.append(f"本报告数据中有 {count} 处校验错误经审核确认后保留。")
+    return "。".join(parts) or None
 
 
 def _fields_blocks(form: Form, report: Report, section: FieldsSection) -> list[Block]:
