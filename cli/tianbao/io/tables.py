@@ -40,19 +40,18 @@ def xlsx_listing(sheets: list[tuple[str, Row, list[Row], list[int]]],
                                         "strings_to_numbers": False, "strings_to_urls": False})
     head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
-    formats: dict[tuple[str, str], object] = {}
     for title, header, rows, widths in sheets:
         sheet = book.add_worksheet(title)
         for col, width in enumerate(widths):
             sheet.set_column(col, col, width, wrap if width >= 80 else None)
         sheet.write_row(0, 0, header, head)
         column, by_text = (colours or {}).get(title, (-1, {}))
+        shades = {text: book.add_format({"bg_color": fill, "font_color": font})
+                  for text, (fill, font) in by_text.items()}
         for index, row in enumerate(rows, start=1):
             sheet.write_row(index, 0, row)
-            if (colour := by_text.get(str(row[column]) if column >= 0 else "")) is not None:
-                if colour not in formats:
-                    formats[colour] = book.add_format({"bg_color": colour[0], "font_color": colour[1]})
-                sheet.write(index, column, row[column], formats[colour])
+            if column >= 0 and (shade := shades.get(str(row[column]))) is not None:
+                sheet.write(index, column, row[column], shade)
         sheet.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
         sheet.freeze_panes(1, 0)
         if choices and title in choices:
