@@ -35,6 +35,10 @@ Severity = Literal["error", "warning"]
 Scope = Literal["file", "workbook", "cell", "document", "merge"]
 
 SEVERITY_NAMES = {"error": "错误", "warning": "警告"}
+# How each severity looks wherever a person reads it (提示 is the precheck's "info"):
+# (cell fill, font colour) in workbooks and the colour in the terminal.
+SEVERITY_FILLS = {"error": ("#FFC7CE", "#9C0006"), "warning": ("#FFE699", "#7F6000"), "info": ("#E7E6E6", "#404040")}
+SEVERITY_COLOURS = {"error": "red", "warning": "yellow", "info": "grey50"}
 SCOPE_NAMES = {"file": "文件", "workbook": "工作簿", "cell": "单元格", "document": "已发布年报", "merge": "汇总"}
 
 
@@ -506,6 +510,17 @@ def form_checks(form: Form) -> Iterator[FormCheck]:
         yield FormCheck(link.rule, link.severity, "跨年度延续", link.message)
     for check in form.spec.narrative_checks:
         yield FormCheck(check.rule, check.severity, "年报正文数字", check.message)
+
+
+def check_names(form: Form) -> dict[str, str]:
+    """Each check id's short Chinese name: the catalogue's, or for a form rule its kind and,
+    where the definition labels its check row, that label ("表内关系：一＋二＝三（七）＋四")."""
+    names = {check.id: check.name for check in CATALOGUE}
+    labels = {rule.id: rule.check.label.text for rule in form.spec.rules if rule.check and rule.check.label}
+    for item in form_checks(form):
+        label = labels.get(item.id, "").removeprefix("校验：").strip()
+        names.setdefault(item.id, f"{item.kind}：{label}" if label else item.kind)
+    return names
 
 
 @dataclass(frozen=True)

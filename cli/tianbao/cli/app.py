@@ -351,7 +351,7 @@ def check_command(
         for outcome in outcomes:
             if amend is not None:
                 amend(outcome)
-        console.print(findings_table(outcomes))
+        console.print(findings_table(outcomes, definition))
         console.print(summary_line(outcomes), highlight=False)
         return 1 if any(o.rejected or any(f.is_error for f in o.findings) for o in outcomes) else 0
 

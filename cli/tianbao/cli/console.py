@@ -9,7 +9,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from tianbao.findings import CATALOGUE, SCOPE_NAMES, SEVERITY_NAMES, form_checks, precheck_checks
+from tianbao.findings import (
+    CATALOGUE,
+    SCOPE_NAMES,
+    SEVERITY_COLOURS,
+    SEVERITY_NAMES,
+    check_names,
+    form_checks,
+    precheck_checks,
+)
 from tianbao.form import Form
 from tianbao.stages.annotate import finding_cells
 from tianbao.stages.batch import status
@@ -20,11 +28,12 @@ if TYPE_CHECKING:
     from tianbao.stages.precheck import PrecheckResult
     from tianbao.stages.precheck.catalogue import PrecheckFinding
 
-PRECHECK_COLOURS = {"error": "red", "warning": "yellow", "undetermined": "magenta", "info": "cyan"}
+PRECHECK_COLOURS = {**SEVERITY_COLOURS, "undetermined": "magenta"}
 
 
-def findings_table(outcomes: list[ImportOutcome]) -> Group:
+def findings_table(outcomes: list[ImportOutcome], form: Form) -> Group:
     """Every finding of every file for the terminal: one titled table per file."""
+    names = check_names(form)
     tables = []
     for outcome in outcomes:
         verdict = status(outcome)
@@ -32,14 +41,15 @@ def findings_table(outcomes: list[ImportOutcome]) -> Group:
         table = Table(title=f"[bold]{escape(outcome.name)}[/bold]  [{colour}]{verdict}[/{colour}]",
                       title_justify="left", header_style="bold", expand=True, show_edge=False)
         table.add_column("类别", no_wrap=True)
+        table.add_column("检查", no_wrap=True)
         table.add_column("位置", style="cyan", no_wrap=True)
         table.add_column("说明", ratio=1, overflow="fold")
         table.add_column("实为", max_width=16, overflow="fold")
         for finding in outcome.findings:
             cells = finding_cells(finding)
             place = f"{cells[0][0]}!{cells[0][1]}" if cells else (finding.sheet or "")
-            kind = "[red]错误[/red]" if finding.is_error else "[yellow]警告[/yellow]"
-            table.add_row(kind, place, finding.message, finding.found or "")
+            kind = Text(SEVERITY_NAMES[finding.severity], style=SEVERITY_COLOURS[finding.severity])
+            table.add_row(kind, names.get(finding.rule, finding.rule), place, finding.message, finding.found or "")
         clean = Text.from_markup(f"[bold]{escape(outcome.name)}[/bold]  [green]{verdict}[/green]：没有发现问题")
         tables.append(table if outcome.findings else clean)
     return Group(*tables)

@@ -28,9 +28,11 @@ def csv_text(header: Row, rows: list[Row]) -> str:
 
 
 def xlsx_listing(sheets: list[tuple[str, Row, list[Row], list[int]]],
-                 choices: dict[str, tuple[int, list[str]]] | None = None) -> bytes:
+                 choices: dict[str, tuple[int, list[str]]] | None = None,
+                 colours: dict[str, tuple[int, dict[str, tuple[str, str]]]] | None = None) -> bytes:
     """An .xlsx with one filtered, frozen listing per (title, header, rows, column widths);
-    `choices` gives a listing (by title) a column whose cells are picked from a drop-down list."""
+    `choices` gives a listing (by title) a column whose cells are picked from a drop-down list,
+    `colours` one whose cells are filled by their text (text -> (fill, font colour))."""
     import xlsxwriter
 
     buffer = io.BytesIO()
@@ -43,8 +45,13 @@ def xlsx_listing(sheets: list[tuple[str, Row, list[Row], list[int]]],
         for col, width in enumerate(widths):
             sheet.set_column(col, col, width, wrap if width >= 80 else None)
         sheet.write_row(0, 0, header, head)
+        column, by_text = (colours or {}).get(title, (-1, {}))
+        shades = {text: book.add_format({"bg_color": fill, "font_color": font})
+                  for text, (fill, font) in by_text.items()}
         for index, row in enumerate(rows, start=1):
             sheet.write_row(index, 0, row)
+            if column >= 0 and (shade := shades.get(str(row[column]))) is not None:
+                sheet.write(index, column, row[column], shade)
         sheet.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
         sheet.freeze_panes(1, 0)
         if choices and title in choices:

@@ -24,7 +24,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from tianbao.errors import UserError
-from tianbao.findings import emit
+from tianbao.findings import SEVERITY_FILLS, check_names, emit
 from tianbao.form import Form, resolve_form
 from tianbao.io.atomic import write_atomic
 from tianbao.io.names import safe_filename, shown_name
@@ -240,8 +240,8 @@ class _Batch:
                         write_atomic(targets[key], kept.report.to_json())
             if self.hooks.record is None:
                 self._set_aside_stale()
-            write_atomic(self.outdir / FINDINGS_CSV, findings_csv(self.result))
-            write_atomic(self.outdir / FINDINGS_XLSX, findings_xlsx(self.result))
+            write_atomic(self.outdir / FINDINGS_CSV, findings_csv(self.result, self.form))
+            write_atomic(self.outdir / FINDINGS_XLSX, findings_xlsx(self.result, self.form))
         return self.result
 
     def _write(self, target: Path, text: str, sha256: str) -> None:
@@ -340,7 +340,7 @@ def _unique(name: str, used: set[str]) -> str:
 # ---------------------------------------------------------------------------------------
 # Findings files
 
-FINDING_HEADER = ["文件", "导入结果", "严重程度", "规则", "工作表", "单元格", "应为", "实为", "说明",
+FINDING_HEADER = ["文件", "导入结果", "严重程度", "规则", "规则名称", "工作表", "单元格", "应为", "实为", "说明",
                   "审核处理", "审核说明"]
 # The reviewer's choice, read back by `tianbao review`.
 REVIEW_COLUMN = FINDING_HEADER.index("审核处理")
@@ -355,11 +355,11 @@ def status(outcome: ImportOutcome) -> str:
     return "接收（有警告）" if outcome.findings else "接收"  # warnings, or errors a reviewer overrode
 
 
-def _finding_rows(result: BatchResult) -> list[list[str]]:
+def _finding_rows(result: BatchResult, names: dict[str, str]) -> list[list[str]]:
     rows = []
     for outcome in result.outcomes:
         for f in outcome.findings:
-            rows.append([outcome.name, status(outcome), severity_label(f), f.rule,
+            rows.append([outcome.name, status(outcome), severity_label(f), f.rule, names.get(f.rule, ""),
                          f.sheet or "", f.cell or "", f.expected or "", f.found or "", f.message,
                          review_label(f), f.review.reason if f.review else ""])
     return rows
@@ -379,12 +379,19 @@ def _file_rows(result: BatchResult) -> list[list[str | int]]:
     return rows
 
 
-def findings_csv(result: BatchResult) -> str:
-    return csv_text(FINDING_HEADER, _finding_rows(result))  # type: ignore[arg-type]
+# Each severity label of findings.xlsx with the fill of its severity.
+SEVERITY_LABEL_FILLS = {"错误": SEVERITY_FILLS["error"], "错误（已覆盖）": SEVERITY_FILLS["error"],
+                        "警告": SEVERITY_FILLS["warning"]}
 
 
-def findings_xlsx(result: BatchResult) -> bytes:
+def findings_csv(result: BatchResult, form: Form) -> str:
+    return csv_text(FINDING_HEADER, _finding_rows(result, check_names(form)))  # type: ignore[arg-type]
+
+
+def findings_xlsx(result: BatchResult, form: Form) -> bytes:
+    rows = _finding_rows(result, check_names(form))
     return xlsx_listing([
-        ("问题清单", FINDING_HEADER, _finding_rows(result), [28, 12, 8, 16, 12, 14, 16, 16, 80, 20, 40]),  # type: ignore[list-item]
+        ("问题清单", FINDING_HEADER, rows, [28, 12, 8, 16, 20, 12, 14, 16, 16, 80, 20, 40]),  # type: ignore[list-item]
         ("文件清单", FILE_HEADER, _file_rows(result), [28, 12, 14, 24, 8, 8, 8, 30, 20]),
-    ], choices={"问题清单": (REVIEW_COLUMN, list(LABELS.values()))})
+    ], choices={"问题清单": (REVIEW_COLUMN, list(LABELS.values()))},
+        colours={"问题清单": (FINDING_HEADER.index("严重程度"), SEVERITY_LABEL_FILLS)})

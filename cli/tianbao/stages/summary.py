@@ -22,6 +22,7 @@ from tianbao.errors import UserError
 from tianbao.form import Form
 from tianbao.form.spec import FieldsSection, TableSection
 from tianbao.io.atomic import write_atomic
+from tianbao.io.times import shown_time
 from tianbao.io.values import VALUES_CSV, VALUES_PARQUET, csv_bytes, parquet_bytes, values_frame
 from tianbao.report import Report
 from tianbao.stages.merge import (
@@ -287,7 +288,7 @@ def _entry_row(sheet: Worksheet, styles: _Styles, row: int, number: int, entry: 
         sheet.write_number(row, 5, sub.errors, styles.number)
         sheet.write_number(row, 6, sub.warnings, styles.number)
         sheet.write_string(row, 7, sub.name, styles.text)
-        sheet.write_string(row, 8, sub.imported_at or "", styles.text)
+        sheet.write_string(row, 8, shown_time(sub.imported_at), styles.text)
         sheet.write_string(row, 9, sub.sha256[:SHORT_HASH], styles.text)
     sheet.write_string(row, 10, entry.note, styles.text)
 

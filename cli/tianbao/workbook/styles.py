@@ -8,6 +8,7 @@ from typing import Any
 
 from xlsxwriter.workbook import Workbook
 
+from tianbao.findings import SEVERITY_FILLS
 from tianbao.form.query import InputCell
 from tianbao.workbook.layout import MAX_AMOUNT, MAX_COUNT
 
@@ -15,8 +16,8 @@ BODY_FONT = "宋体"
 TITLE_FONT = "黑体"
 INPUT_FILL = "#FFF2CC"
 COMPUTED_FILL = "#E7E6E6"
-BAD_FILL = "#FFC7CE"
-BAD_FONT = "#9C0006"
+BAD_FILL, BAD_FONT = SEVERITY_FILLS["error"]
+WARN_FILL, WARN_FONT = SEVERITY_FILLS["warning"]
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -88,6 +89,7 @@ class Formats:
         self.check = add({**base, **border, "align": "center", "font_color": "#375623"})
         self.counter = add({**base, "align": "left", "valign": "top", "font_color": "#7F7F7F"})
         self.bad = add({"bg_color": BAD_FILL, "fg_color": BAD_FILL, "pattern": 1, "font_color": BAD_FONT})
+        self.warn = add({"bg_color": WARN_FILL, "fg_color": WARN_FILL, "pattern": 1, "font_color": WARN_FONT})
         inputs = {**base, **border, "bg_color": INPUT_FILL, "locked": False}
         self._inputs = {
             "int": add({**inputs, "align": "center", "num_format": "0"}),

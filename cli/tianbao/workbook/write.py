@@ -44,6 +44,7 @@ class Annotation:
     sheet: str
     cell: str
     message: str
+    is_error: bool = True  # red when any note on the cell is an error, amber when all are warnings
 
 
 @dataclass
@@ -78,9 +79,9 @@ class FormWorkbook:
              "strings_to_urls": False},
         )
         self.formats = Formats(self.workbook)
-        self._annotations: dict[tuple[str, str], list[str]] = {}
+        self._annotations: dict[tuple[str, str], list[Annotation]] = {}
         for note in self.options.annotations:
-            self._annotations.setdefault((note.sheet, note.cell), []).append(note.message)
+            self._annotations.setdefault((note.sheet, note.cell), []).append(note)
         recompute(form, report.tables)
         self.sheets: dict[str, Worksheet] = {}
         self._validations: dict[str, dict[str, tuple[dict[str, Any], list[str]]]] = {}
@@ -333,8 +334,9 @@ class FormWorkbook:
             self._validations.setdefault(sheet.name, {}).setdefault(key, (rule, []))[1].append(cell.a1)
         notes = self._annotations.get((cell.sheet, cell.a1))
         if notes:
-            sheet.write_comment(row, col, "\n".join(notes), {"x_scale": 2.5, "y_scale": 2})
-            sheet.conditional_format(row, col, row, col, {"type": "no_errors", "format": fmt.bad})
+            sheet.write_comment(row, col, "\n".join(n.message for n in notes), {"x_scale": 2.5, "y_scale": 2})
+            shade = fmt.bad if any(n.is_error for n in notes) else fmt.warn
+            sheet.conditional_format(row, col, row, col, {"type": "no_errors", "format": shade})
 
 
 def _cached_number(value: int | Decimal) -> int | float:
