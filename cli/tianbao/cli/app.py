@@ -413,7 +413,7 @@ def annotate_command(
         errors = sum(1 for f in outcome.findings if f.is_error)
         workflow.record_event(found, "returned", outcome.report.unit.code if outcome.report else "", target,
                               {"source_file": outcome.name, "source_sha256": outcome.sha256})
-        console.print(f"已生成 {escape(shown_path(target))}：{errors} 个错误、{len(outcome.findings) - errors} 个提示",
+        console.print(f"已生成 {escape(shown_path(target))}：{errors} 个错误、{len(outcome.findings) - errors} 个警告",
                       highlight=False)
 
     run(action)

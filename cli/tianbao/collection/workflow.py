@@ -204,7 +204,7 @@ def annotate_batch(files: list[Path], form: Form, outdir: Path, collection: Coll
         target = outdir / f"退回_{path.stem}.xlsx"
         annotated = annotate_one(path, target)
         errors = sum(1 for f in annotated.findings if f.is_error)
-        console.print(f"已生成 {target.name}：{errors} 个错误、{len(annotated.findings) - errors} 个提示",
+        console.print(f"已生成 {target.name}：{errors} 个错误、{len(annotated.findings) - errors} 个警告",
                       highlight=False)
         record_event(collection, "returned", outcome.report.unit.code, target,
                      {"source_file": path.name, "source_sha256": outcome.sha256, "errors": errors,
