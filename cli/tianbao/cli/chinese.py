@@ -22,7 +22,6 @@ import typer
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.text import Text
-from typer import rich_utils
 from typer._click import exceptions as click_errors
 from typer._click.core import Context
 from typer._click.formatting import HelpFormatter
@@ -68,10 +67,12 @@ USAGE_EXIT = 2
 
 def run(app: typer.Typer, args: Sequence[str] | None = None) -> None:
     """Run the app with Chinese framework texts; exits with the command's exit code."""
-    _patch_framework()
+    arguments = list(sys.argv[1:] if args is None else args)
+    _patch_usage()
+    if not arguments or "--help" in arguments:  # typer's help panels (rich, markdown) load only for help
+        _patch_help_panels()
     command = typer.main.get_command(app)
     _translate(command, Context(command, info_name="tianbao"))
-    arguments = list(sys.argv[1:] if args is None else args)
     try:
         code = command.main(args=arguments, prog_name="tianbao", standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:  # typer printed the help while raising it
@@ -85,9 +86,7 @@ def run(app: typer.Typer, args: Sequence[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _patch_framework() -> None:
-    for name, text in FRAMEWORK_TEXTS.items():
-        setattr(rich_utils, name, text)
+def _patch_usage() -> None:
     write_usage = HelpFormatter.write_usage
     if getattr(write_usage, "chinese", False):
         return
@@ -97,6 +96,15 @@ def _patch_framework() -> None:
 
     chinese_usage.chinese = True  # type: ignore[attr-defined]
     HelpFormatter.write_usage = chinese_usage  # type: ignore[method-assign]
+
+
+def _patch_help_panels() -> None:
+    from typer import rich_utils
+
+    if getattr(rich_utils._get_parameter_help, "chinese", False):
+        return
+    for name, text in FRAMEWORK_TEXTS.items():
+        setattr(rich_utils, name, text)
     # A Chinese sentence has no spaces to wrap at: rich's tables cut it with "…" unless the
     # text folds. typer also sets a parameter's help beside its [默认]/[必填] in Columns,
     # which cut it too; stacked in a Group, every part wraps.
@@ -108,6 +116,7 @@ def _patch_framework() -> None:
     def folding_command_help(**kwargs: Any) -> Any:
         return _folding(command_help(**kwargs))
 
+    stacked_help.chinese = True  # type: ignore[attr-defined]
     rich_utils._get_parameter_help = stacked_help  # type: ignore[assignment]
     rich_utils._make_command_help = folding_command_help  # type: ignore[assignment]
 
