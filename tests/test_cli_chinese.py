@@ -37,6 +37,7 @@ def test_commands_are_listed_in_the_order_a_year_runs() -> None:
     assert names.index("new") < names.index("import") < names.index("merge") < names.index("publish")
 
 
+@pytest.mark.slow
 def test_no_english_in_any_help() -> None:
     commands = listed_commands()
     assert len(commands) >= 10
@@ -47,6 +48,7 @@ def test_no_english_in_any_help() -> None:
         assert not re.search(r"<[a-z]", shown.stdout), shown.stdout  # typer's <path>, <bool>…
 
 
+@pytest.mark.slow
 def test_help_texts_are_shown_whole() -> None:
     """rich cuts a Chinese sentence (no spaces to wrap at) with "…" unless told to fold it."""
     group = typer.main.get_command(app)

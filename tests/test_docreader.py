@@ -610,6 +610,7 @@ def _soffice_convert(soffice: str, sources: list[Path], target: str, outdir: Pat
     subprocess.run(command, capture_output=True, timeout=180, check=False, env={**os.environ, "HOME": str(profile)})
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_documents_saved_again_by_libreoffice(tmp_path: Path, form: Form, report: Report, soffice: str) -> None:
     """A page opened and saved as Word, a Word file saved as plain text (tables one cell per line)."""

@@ -244,6 +244,7 @@ def _pathological_import(path: Path, form: Form, **options: object) -> importer.
 _real_import_file = importer.import_file
 
 
+@pytest.mark.slow
 def test_a_file_past_its_time_limit_is_cut_off_and_the_batch_goes_on(
     tmp_path: Path, form: Form, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -89,6 +89,7 @@ def test_missing_file_is_a_rejection_not_a_traceback(tmp_path: Path, form: Form)
     assert outcome.rejected and outcome.findings[0].rule == "file.unreadable"
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_convert_xls_with_libreoffice(tmp_path: Path, form: Form, good: bytes, soffice: str) -> None:
     source = tmp_path / "报送.xlsx"

@@ -23,6 +23,7 @@ from tianbao.workbook.layout import META_SHEET
 from tianbao.workbook.write import render_workbook
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_libreoffice_recalculates_to_python_values(form: Form, soffice: str, tmp_path: Path) -> None:
     reports = [random_report(form, seed) for seed in (1, 2)]
@@ -59,6 +60,7 @@ def _workbook_xml(path: Path) -> bytes:
     return zipfile.ZipFile(path).read("xl/workbook.xml")
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_libreoffice_opens_structure_protected_workbook(form: Form, soffice: str, tmp_path: Path) -> None:
     source = tmp_path / "blank.xlsx"

@@ -316,6 +316,7 @@ def test_summary_workbook_contents(form: Form, district: dict, tmp_path: Path) -
         assert "<c:barChart>" in package.read(chart).decode("utf-8")
 
 
+@pytest.mark.slow
 def test_summary_recalculates_in_libreoffice(form: Form, district: dict, tmp_path: Path, soffice: str) -> None:
     from tianbao.stages.office import convert
 
@@ -367,6 +368,7 @@ def test_reports_of_another_year_or_form_version_stop_the_merge(form: Form, dist
         run_merge(form, district, tmp_path)
 
 
+@pytest.mark.slow
 def test_cli_merge_prints_status_and_exits_by_outcome(form: Form, district: dict, tmp_path: Path) -> None:
     args = ["merge", str(district["inbox"]), "--roster", str(district["roster"]), "-o", str(tmp_path / "out"),
             "--unit-name", "某某区"]

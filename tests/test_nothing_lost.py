@@ -669,6 +669,7 @@ def processes_mentioning(marker: str) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="processes are listed through /proc")
 def test_a_convert_batch_cut_off_by_its_deadline_leaves_no_libreoffice_and_no_temporary_folder(

@@ -31,6 +31,7 @@ def test_a_hanging_or_crashing_task_is_reported_and_the_rest_go_on(start_method:
     assert done == {"a": "A", "hang": Failed("timeout"), "b": "B", "crash": Failed("crash"), "c": "C"}
 
 
+@pytest.mark.slow
 def test_the_deadline_starts_when_the_worker_is_ready(monkeypatch: pytest.MonkeyPatch) -> None:
     # A spawned worker first imports (here: 3 s); a deadline of 1 s must still leave every
     # quick task its full time.

@@ -576,6 +576,7 @@ def artifacts(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_libreoffice_converts_the_docx_to_pdf(form: Form, soffice: str, tmp_path: Path, artifacts: Path) -> None:
     report = district_report(form)
@@ -662,6 +663,7 @@ def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
     return width, height, pixels
 
 
+@pytest.mark.slow
 @pytest.mark.chromium
 def test_chromium_renders_the_html(form: Form, chromium: str, tmp_path: Path, artifacts: Path) -> None:
     report = filled_report(form)
