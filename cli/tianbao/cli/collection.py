@@ -24,7 +24,7 @@ CollectionOption = Annotated[
 ]
 PreviousOption = Annotated[
     Path | None,
-    typer.Option("--previous", help="上年度报告 JSON 文件夹或上年度收集文件夹：报送时即核对上年结转"),
+    typer.Option("--previous", help="上年度报告 JSON 文件夹或上年度收集文件夹：报送时即核对跨年度延续的数字"),
 ]
 
 

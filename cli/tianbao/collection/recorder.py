@@ -25,7 +25,7 @@ from tianbao.stages.previous import Previous
 
 
 def previous_amender(form: Form, previous: Previous) -> Callable[[ImportOutcome], bool]:
-    """Adds the form's cross-year findings (上年结转, R6) against last year's report of the unit."""
+    """Adds the form's cross-year findings (its `year_links` rules) against last year's report of the unit."""
 
     def amend(outcome: ImportOutcome) -> bool:
         report = outcome.report

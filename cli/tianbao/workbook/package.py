@@ -18,7 +18,6 @@ import io
 import posixpath
 import re
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -33,7 +32,7 @@ from tianbao.cells import Cell, column_index, column_letters
 from tianbao.errors import InputFileError, LimitExceeded
 from tianbao.findings import text
 from tianbao.workbook.limits import DEFAULT_LIMITS, Limits
-from tianbao.workbook.sniff import declared_members
+from tianbao.workbook.sniff import ZIP_READ_ERRORS, declared_members
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -138,8 +137,7 @@ class XlsxPackage:
             with self._zip.open(info) as handle:
                 # The declared size can lie: never read more than it promised.
                 payload = handle.read(info.file_size + 1)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError,
-                NotImplementedError) as exc:
+        except ZIP_READ_ERRORS as exc:
             raise InputFileError(_why("part_damaged", name=name)) from exc
         if len(payload) > info.file_size:
             raise InputFileError(_why("part_size", name=name))

@@ -8,6 +8,11 @@ import zlib
 
 from tianbao.workbook.limits import DEFAULT_LIMITS
 
+# What reading a damaged or hostile zip member can raise. NotImplementedError is zipfile's own
+# answer to a compression method it cannot read (not a placeholder); RuntimeError its answer
+# to an encrypted member.
+ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError, NotImplementedError)
+
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -78,7 +83,7 @@ def _sniff_zip(data: bytes) -> str:
                         return "ods"
                     if b"text" in mimetype:
                         return "odt"
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError, NotImplementedError):
+    except ZIP_READ_ERRORS:
         return "truncated"
     if "xl/workbook.xml" in names or any(n.startswith("xl/") and n.endswith("workbook.xml") for n in names):
         return "xlsx"
