@@ -21,12 +21,11 @@ SKIPPED_RULE = "file.return_workbook"
 
 def unchanged_returns(paths: list[Path], form: Form, limits: Limits = DEFAULT_LIMITS) -> dict[Path, Finding]:
     """Return workbooks whose values are still those annotate wrote: path -> the note."""
-    marked = [path for path in paths if read_mark(path, limits) is not None]
+    marks = {path: mark for path in paths if (mark := read_mark(path, limits)) is not None}
     skipped: dict[Path, Finding] = {}
-    if not marked:
+    if not marks:
         return skipped
-    for outcome, _json in import_many(marked, form, limits=limits):
-        mark = read_mark(outcome.source, limits)
-        if mark is not None and outcome.report is not None and values_digest(outcome.report) == mark.values:
+    for outcome, _json in import_many(list(marks), form, limits=limits):
+        if outcome.report is not None and values_digest(outcome.report) == marks[outcome.source].values:
             skipped[outcome.source] = emit(SKIPPED_RULE, found=outcome.name)
     return skipped
