@@ -5,6 +5,7 @@ server are imported only when `serve` runs, so other commands start as fast as b
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -44,7 +45,7 @@ def print_links(collection: Collection, console: Console, codes: list[str] | Non
 
     base = collection.meta().get(URL_KEY)
     if not base:
-        raise UserError("还没有设置门户地址：请先运行 tianbao portal links --url 门户地址（例如 http://192.168.1.10:8000）")
+        raise UserError("还没有设置门户地址：请先运行 tianbao portal url 门户地址（例如 http://192.168.1.10:8000）")
     roster = collection.roster(collection_form(collection, None))
     units = roster.by_code()
     unknown = [code for code in codes or [] if code not in units]
@@ -68,6 +69,14 @@ def print_links(collection: Collection, console: Console, codes: list[str] | Non
     return target
 
 
+def _secret(prompt: str) -> str:
+    """A password typed unseen at a terminal, or one line of piped input (a script's setup),
+    without getpass's English warning about echoing."""
+    if sys.stdin.isatty():
+        return str(typer.prompt(prompt, hide_input=True))
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 def register(app: typer.Typer, run: Callable[[Callable[[], int | None]], None], console: Console) -> None:
     """Add serve and portal to the `tianbao` command."""
     portal = typer.Typer(help="网上报送门户的设置：审核人员密码、各单位的专用链接。", no_args_is_help=True)
@@ -86,20 +95,37 @@ def register(app: typer.Typer, run: Callable[[Callable[[], int | None]], None], 
             from tianbao.portal.access import set_password
 
             collection = _collection(folder)
-            password = typer.prompt("审核密码", hide_input=True)
-            if password != typer.prompt("再输入一次", hide_input=True):
+            password = _secret("审核密码")
+            if password != _secret("再输入一次"):
                 raise UserError("两次输入的密码不一致，没有设置")
             set_password(collection, password)
             console.print("已设置审核密码。", highlight=False)
 
         run(action)
 
+    @portal.command("url")
+    def url_command(
+        address: Annotated[str, typer.Argument(help="各单位访问门户的地址，例如 http://192.168.1.10:8000")],
+        folder: Annotated[Path | None, typer.Argument(help="收集文件夹；在收集文件夹中运行时可省略")] = None,
+    ) -> None:
+        """记下各单位访问门户的地址；此后 tianbao distribute 在每份填报表旁列出该单位的专用链接。
+
+        例：tianbao portal url http://192.168.1.10:8000
+        """
+
+        def action() -> None:
+            from tianbao.portal.access import URL_KEY, check_base_url
+
+            collection = _collection(folder)
+            with collection.ledger() as ledger:
+                ledger.set_meta({URL_KEY: check_base_url(address)})
+            console.print(f"门户地址：{escape(check_base_url(address))}", highlight=False)
+
+        run(action)
+
     @portal.command("links")
     def links_command(
         folder: Annotated[Path | None, typer.Argument(help="收集文件夹；在收集文件夹中运行时可省略")] = None,
-        url: Annotated[
-            str | None, typer.Option("--url", help="各单位访问门户的地址，例如 http://192.168.1.10:8000（记入台账）")
-        ] = None,
         renew: Annotated[
             list[str] | None, typer.Option("--renew", help="为这个单位（代码）重新生成链接，原链接随即作废；可重复")
         ] = None,
@@ -107,16 +133,11 @@ def register(app: typer.Typer, run: Callable[[Callable[[], int | None]], None], 
         """为还没有链接的单位生成网上报送专用链接，显示并保存到收集文件夹中的“网上报送链接_时间.csv”。
 
         链接只在生成时显示一次；遗失或外泄时用 --renew 重新生成。
-        例：tianbao portal links --url http://192.168.1.10:8000
+        例：tianbao portal links --renew A01
         """
 
         def action() -> None:
-            from tianbao.portal.access import URL_KEY, check_base_url
-
             collection = _collection(folder)
-            if url is not None:
-                with collection.ledger() as ledger:
-                    ledger.set_meta({URL_KEY: check_base_url(url)})
             written = print_links(collection, console, renew or None, renew=bool(renew))
             if written is None:
                 console.print("所有单位都已有链接；遗失或外泄的链接可用 --renew 单位代码 重新生成。", highlight=False)
@@ -175,8 +196,8 @@ def register(app: typer.Typer, run: Callable[[Callable[[], int | None]], None], 
             shown = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
             console.print(f"网上报送门户已启动：{shown}/login（审核人员登录）。按 Ctrl+C 停止。", highlight=False)
             if not collection.meta().get(URL_KEY):
-                console.print("还没有为各单位生成链接：另开一个窗口运行 tianbao portal links --url 门户地址",
-                              highlight=False)
+                console.print("还没有设置门户地址：另开一个窗口运行 tianbao portal url 门户地址，"
+                              "再运行 tianbao portal links", highlight=False)
             # No access log: a unit's link (its token) is in the path of every request it makes.
             uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
 

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import MultipartParseError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -39,6 +39,14 @@ SESSION_HOURS = 8
 MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and fields around the file
 LOGIN_TRIES = 5  # failed logins from one address within LOGIN_WINDOW before it must wait
 LOGIN_WINDOW = 15 * 60
+
+
+def size_text(size: int) -> str:
+    """A size as a clerk reads it: 50 MB, 40 KB."""
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            return f"{round(size / factor, 1):g} {unit}"
+    return f"{size} 字节"
 
 
 @dataclass
@@ -71,7 +79,7 @@ class Portal:
         self.pages = Pages({"year": self.collection.year, "collection_name": self.collection.root.name,
                             "state_labels": STATE_LABELS, "event_labels": EVENT_LABELS,
                             "decision_labels": LABELS, "tool_version": __version__,
-                            "max_upload_mb": f"{settings.limits.max_file_bytes / 1024 / 1024:g}",
+                            "max_upload": size_text(settings.limits.max_file_bytes),
                             "accepted_suffixes": "、".join(ACCEPTED_SUFFIXES)})
 
     def message(self, request: Request, status: int, title: str, text: str) -> Response:
@@ -160,7 +168,7 @@ class Portal:
             form = await limited(request, self.settings.max_body).form(max_files=1, max_fields=2)
         except BodyTooLarge:
             return self.message(request, 413, "文件太大",
-                                f"上传的文件不能超过 {self.pages.env.globals['max_upload_mb']} MB，文件没有保存。")
+                                f"上传的文件不能超过 {self.pages.env.globals['max_upload']}，文件没有保存。")
         except (MultiPartException, MultipartParseError):
             return self.message(request, 400, "上传失败", "上传的内容不完整，请重新选择文件上传。")
         if not csrf_ok(request, form):
