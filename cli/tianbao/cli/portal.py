@@ -159,6 +159,11 @@ def register(app: typer.Typer, run: Callable[[Callable[[], int | None]], None], 
             typer.Option("--limit", metavar="名称=数值",
                          help="调整安全限制，与 tianbao import 相同；上传文件的大小上限即 max_file_bytes"),
         ] = None,
+        certificate: Annotated[
+            Path | None,
+            typer.Option("--certificate", help="HTTPS 证书文件（PEM）；与 --key 一起使用时门户以 HTTPS 提供"),
+        ] = None,
+        key: Annotated[Path | None, typer.Option("--key", help="HTTPS 证书的私钥文件（PEM）")] = None,
         previous: Annotated[
             Path | None,
             typer.Option("--previous", help="上年度报告 JSON 文件夹或上年度收集文件夹：上传时即核对跨年度延续的数字"),
@@ -166,7 +171,7 @@ def register(app: typer.Typer, run: Callable[[Callable[[], int | None]], None], 
     ) -> None:
         """启动网上报送门户：各单位用专用链接上传填报表并立即看到校验结果，审核人员登录后查看收集进度、审核、汇总。
 
-        先用 tianbao portal password 设置审核密码，用 tianbao portal links 生成各单位的链接。按 Ctrl+C 停止。
+        先用 tianbao portal password 设置审核密码，用 tianbao portal url 和 tianbao portal links 生成各单位的链接。
         例：tianbao serve 2025年报/ --host 0.0.0.0 --port 8000
         """
 
@@ -179,6 +184,11 @@ def register(app: typer.Typer, run: Callable[[Callable[[], int | None]], None], 
             from tianbao.workbook.limits import limits_from
 
             collection = _collection(folder)
+            if (certificate is None) != (key is None):
+                raise UserError("--certificate 和 --key 需要一起给出")
+            for given in (certificate, key):
+                if given is not None and not given.is_file():
+                    raise UserError(f"找不到文件：{given}")
             hashed = password_hash(collection)
             if hashed is None:
                 raise UserError("还没有设置审核密码：请先运行 tianbao portal password")
@@ -190,15 +200,17 @@ def register(app: typer.Typer, run: Callable[[Callable[[], int | None]], None], 
 
             from tianbao.portal.app import Settings, create_app
 
+            https = certificate is not None
             settings = Settings(collection, definition, limits_from(limit or []), hashed, jobs=jobs,
-                                previous=last_year)
+                                previous=last_year, https=https)
             app = create_app(settings)
-            shown = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+            shown = f"{'https' if https else 'http'}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
             console.print(f"网上报送门户已启动：{shown}/login（审核人员登录）。按 Ctrl+C 停止。", highlight=False)
             if not collection.meta().get(URL_KEY):
                 console.print("还没有设置门户地址：另开一个窗口运行 tianbao portal url 门户地址，"
                               "再运行 tianbao portal links", highlight=False)
             # No access log: a unit's link (its token) is in the path of every request it makes.
-            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False,
+                        ssl_certfile=str(certificate) if certificate else None, ssl_keyfile=str(key) if key else None)
 
         run(action)

@@ -53,7 +53,7 @@ def create_app(settings: Settings) -> Starlette:
     middleware = [
         Middleware(SecurityHeaders),
         Middleware(SessionMiddleware, secret_key=settings.secret, session_cookie="tianbao_session",
-                   max_age=SESSION_HOURS * 3600, same_site="strict", https_only=False),
+                   max_age=SESSION_HOURS * 3600, same_site="strict", https_only=settings.https),
     ]
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -58,6 +58,7 @@ class Settings:
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     jobs: int = 2
     previous: Previous | None = None
+    https: bool = False  # served over TLS: the session cookie is sent over HTTPS only
 
     @property
     def max_body(self) -> int:
