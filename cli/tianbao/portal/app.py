@@ -13,9 +13,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route
 
+from tianbao.errors import TianbaoError
 from tianbao.portal.clerk import ClerkPages
 from tianbao.portal.site import SESSION_HOURS, Portal, Settings
 from tianbao.portal.web import STATIC, SecurityHeaders
@@ -27,6 +27,12 @@ def create_app(settings: Settings) -> Starlette:
     portal = Portal(settings)
     clerk_pages = ClerkPages(portal)
 
+    css = (STATIC / "portal.css").read_bytes()
+
+    async def stylesheet(_request: Request) -> Response:
+        """The one static file, named here: no path from a request reaches the file system."""
+        return Response(css, media_type="text/css; charset=utf-8")
+
     async def home(_request: Request) -> Response:
         return RedirectResponse("/clerk", 303)
 
@@ -36,6 +42,12 @@ def create_app(settings: Settings) -> Starlette:
         if detail == HTTPStatus(status).phrase:  # the framework's own English words
             detail = GENERIC_ERRORS.get(status, "请求无法处理")
         return portal.message(request, status, "无法打开", detail)
+
+    async def failure(request: Request, exc: Exception) -> Response:
+        """What went wrong is the clerk's to read (the console); the person asking gets Chinese."""
+        if isinstance(exc, TianbaoError):
+            return portal.message(request, 409, "无法完成", str(exc))
+        return portal.message(request, 500, "出错了", "服务器处理这个请求时出错。请稍后重试，或与区政务公开办联系。")
 
     routes = [
         Route("/", home),
@@ -48,7 +60,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/u/{token}/upload", portal.upload, methods=["POST"]),
         Route("/u/{token}/upload/{event:int}", portal.upload_result),
         Route("/u/{token}/return/{number:int}", portal.unit_return),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Route("/static/portal.css", stylesheet),
     ]
     middleware = [
         Middleware(SecurityHeaders),
@@ -60,8 +72,8 @@ def create_app(settings: Settings) -> Starlette:
         yield
         portal.desk.close()  # the uploads being read finish first
 
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: error_page},
-                    lifespan=lifespan)
+    handlers = {HTTPException: error_page, Exception: failure}
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan)
     app.state.portal = portal
     return app
 
