@@ -127,11 +127,15 @@ def screenshot(driver: object, name: str) -> None:
 @pytest.mark.slow
 def test_a_unit_and_the_clerk_in_a_real_browser(browser: object, tmp_path: Path, form: Form) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     driver = browser
-    find = driver.find_element  # type: ignore[attr-defined]
     find_all = driver.find_elements  # type: ignore[attr-defined]
+
+    def find(how: str, what: str) -> object:
+        """The element, once the page that has it is loaded (a click that submits returns early)."""
+        return WebDriverWait(driver, HANG_GUARD).until(expected_conditions.presence_of_element_located((how, what)))
     ready = ready_collection(tmp_path, form)
     # B02's workbook: an error (R1) and a warning (R7).
     mistakes = tmp_path / "区乙局年报.xlsx"
@@ -188,7 +192,8 @@ def test_a_unit_and_the_clerk_in_a_real_browser(browser: object, tmp_path: Path,
         Select(form_of_warning.find_element(By.NAME, "decision")).select_by_visible_text("已核实接受")
         form_of_warning.find_element(By.NAME, "reason").send_keys("已电话核实：受委托起草规章 1 件")
         form_of_warning.find_element(By.TAG_NAME, "button").click()
-        assert "已核实接受" in find(By.ID, "findings").text
+        WebDriverWait(driver, HANG_GUARD).until(
+            expected_conditions.text_to_be_present_in_element((By.ID, "findings"), "已核实接受"))
         find(By.LINK_TEXT, "返回收集进度").click()
         assert status_of("B02")[4:] == ["2", "0", "0", "1", "第 2 版", "已接收"]
         assert find(By.ID, "counts").text == "共 4 个单位： 已接收 2 未报送 2"

@@ -4,6 +4,7 @@ command line's own action (`status`, `review`, `merge`, `publish`), recorded wit
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ from tianbao.reviews import LABELS
 if TYPE_CHECKING:
     from tianbao.portal.site import Portal
 
-Handler = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Awaitable[Response] | Response]
 ROLE = "审核人员"
 RECENT_EVENTS = 30
 
@@ -50,14 +51,16 @@ class ClerkPages:
         async def checked(request: Request) -> Response:
             if not self.portal.is_clerk(request):
                 return RedirectResponse("/login", 303)
-            return await handler(request)
+            if inspect.iscoroutinefunction(handler):
+                return await handler(request)
+            return await run_in_threadpool(handler, request)  # reading the ledger and files: off the loop
 
         return checked
 
     def who(self, request: Request) -> dict[str, str]:
         return self.portal.who(request, ROLE)
 
-    async def status(self, request: Request, status_code: int = 200, **result: object) -> Response:
+    def status(self, request: Request, status_code: int = 200, **result: object) -> Response:
         with self.collection.ledger() as ledger:
             state = collection_status(ledger, self.collection.roster(self.portal.form))
             linked = access.linked_units(ledger)
@@ -70,7 +73,7 @@ class ClerkPages:
             "district_code": meta.get("portal_district_code", ""), "merge_error": "", "merged": None, **result}
         return self.portal.pages.render(request, "clerk.html", status_code, **context)
 
-    async def missing(self, request: Request) -> Response:
+    def missing(self, request: Request) -> Response:
         with self.collection.ledger() as ledger:
             state = collection_status(ledger, self.collection.roster(self.portal.form))
         from tianbao.collection.status import CollectionStatus
@@ -82,7 +85,7 @@ class ClerkPages:
                         headers={"content-disposition": "attachment; filename*=UTF-8''%E5%82%AC%E6%8A%A5%E5%90%8D"
                                                         "%E5%8D%95.xlsx"})
 
-    async def unit(self, request: Request, problem: str = "", status_code: int = 200) -> Response:
+    def unit(self, request: Request, problem: str = "", status_code: int = 200) -> Response:
         code = request.path_params["code"]
         try:
             with self.collection.ledger() as ledger:
@@ -100,7 +103,7 @@ class ClerkPages:
         rule, spot = str(form.get("rule", "")), str(form.get("place", ""))
         decision, reason = str(form.get("decision", "")), str(form.get("reason", "")).strip()
         if decision not in LABELS:
-            return await self.unit(request, "请选择审核处理", 400)
+            return await run_in_threadpool(self.unit, request, "请选择审核处理", 400)
         try:
             with self.collection.ledger() as ledger:
                 finding = latest_finding(ledger, self.collection.root, code, rule, spot)
@@ -109,9 +112,9 @@ class ClerkPages:
                                 f"{ROLE}（网上审核，{who['ip']}）")
             result = await run_in_threadpool(record_decisions, self.collection, [proposed])
         except TianbaoError as exc:
-            return await self.unit(request, str(exc), 400)
+            return await run_in_threadpool(self.unit, request, str(exc), 400)
         if result.problems:
-            return await self.unit(request, result.problems[0].split("：", 1)[-1], 400)
+            return await run_in_threadpool(self.unit, request, result.problems[0].split("：", 1)[-1], 400)
         return RedirectResponse(f"/clerk/unit/{code}", 303)
 
     async def reopen(self, request: Request) -> Response:
@@ -124,7 +127,7 @@ class ClerkPages:
             await run_in_threadpool(reopen, self.collection, code, str(form.get("reason", "")),
                                     f"{ROLE}（网上审核，{who['ip']}）")
         except TianbaoError as exc:
-            return await self.unit(request, str(exc), 400)
+            return await run_in_threadpool(self.unit, request, str(exc), 400)
         return RedirectResponse(f"/clerk/unit/{code}", 303)
 
     async def unit_return(self, request: Request) -> Response:
@@ -141,10 +144,10 @@ class ClerkPages:
             merged = await run_in_threadpool(run_merge, self.collection, self.portal.form, name, code,
                                              self.portal.settings.limits, self.who(request))
         except TianbaoError as exc:
-            return await self.status(request, 400, merge_error=str(exc))
-        return await self.status(request, merged=merged)
+            return await run_in_threadpool(self.status, request, 400, merge_error=str(exc))
+        return await run_in_threadpool(self.status, request, merged=merged)
 
-    async def report(self, request: Request) -> Response:
+    def report(self, request: Request) -> Response:
         path = preview_path(self.collection)
         if path is None:
             raise HTTPException(404, "还没有汇总：请先在收集进度页面运行汇总")

@@ -66,7 +66,8 @@ class Settings:
 
 
 class Portal:
-    """What every request handler shares."""
+    """What every request handler shares. Handlers that only read the ledger and files are
+    plain functions, which Starlette runs in its thread pool, off the event loop."""
 
     def __init__(self, settings: Settings) -> None:
         from tianbao.findings import check_names
@@ -100,7 +101,7 @@ class Portal:
             recent.popleft()
         return len(recent) >= LOGIN_TRIES
 
-    async def login_page(self, request: Request) -> Response:
+    def login_page(self, request: Request) -> Response:
         if self.is_clerk(request):
             return RedirectResponse("/clerk", 303)
         return self.pages.render(request, "login.html", error="")
@@ -146,13 +147,13 @@ class Portal:
             raise HTTPException(404, "链接无效或已作废")
         return unit
 
-    async def unit_page(self, request: Request) -> Response:
+    def unit_page(self, request: Request) -> Response:
         code = self.unit_of(request)
         with self.collection.ledger() as ledger:
             view = unit_view(self.collection, self.form, ledger, code, self.names)
         return self.pages.render(request, "unit.html", view=view, token=request.path_params["token"])
 
-    async def blank_workbook(self, request: Request) -> Response:
+    def blank_workbook(self, request: Request) -> Response:
         code = self.unit_of(request)
         with self.collection.ledger() as ledger:
             sent = [e for e in ledger.events(unit=code, kind="distributed")]
@@ -185,7 +186,7 @@ class Portal:
         received = await asyncio.wrap_future(self.desk.submit(Upload(code, data, suffix, self.who(request, "单位"))))
         return RedirectResponse(f"/u/{token}/upload/{received.event}", 303)
 
-    async def upload_result(self, request: Request) -> Response:
+    def upload_result(self, request: Request) -> Response:
         code = self.unit_of(request)
         with self.collection.ledger() as ledger:
             event = next((e for e in ledger.events(unit=code, kind="uploaded")
