@@ -203,6 +203,17 @@ def test_only_the_formats_import_reads_are_stored(ready: Ready, client: TestClie
     assert stored(ready) == []
 
 
+def test_an_unreadable_file_is_refused_in_the_words_of_tianbao_import(
+        ready: Ready, client: TestClient, form: Form) -> None:
+    result = upload(client, ready.tokens["A01"], b"\x00" * 1000, "年报.xlsx")
+    assert "无法读取" in result.text
+    [(file,)] = rows(ready, "SELECT file FROM events WHERE kind = 'uploaded'")
+    [finding] = import_file(ready.root / str(file), form, name=str(file), limits=IN_PROCESS).findings
+    assert finding.message in result.text
+    assert uploads(ready) == [("A01", "unreadable", None, "单位")]
+    assert client.get(f"/u/{ready.tokens['A01']}").text.count("无法读取") == 1  # the upload's line; no version
+
+
 @pytest.mark.slow
 def test_hostile_files_are_refused_exactly_as_by_tianbao_import(
         ready: Ready, client: TestClient, form: Form, tmp_path: Path) -> None:
