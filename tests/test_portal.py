@@ -377,6 +377,18 @@ def test_serve_needs_the_clerk_password(tmp_path: Path) -> None:
     assert "还没有设置审核密码：请先运行 tianbao portal password" in ran.stderr
 
 
+def test_serve_says_in_chinese_when_its_port_is_taken(tmp_path: Path, form: Form) -> None:
+    import socket
+
+    ready = ready_collection(tmp_path, form)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ran = tianbao("serve", ready.root, "--port", taken.getsockname()[1])
+    assert ran.exit_code == 2
+    assert "端口已被占用" in ran.stderr
+
+
 def test_other_commands_load_no_web_framework() -> None:
     """`tianbao --version` and every other command's start-up stay as light as before."""
     probe = ("import sys; from tianbao.cli.app import app; import typer; typer.main.get_command(app); "

@@ -77,6 +77,23 @@ def _secret(prompt: str) -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+def _check_address(host: str, port: int) -> None:
+    """The address can be listened on: said in Chinese here rather than by the server's English."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise UserError(f"无法识别监听地址 {host}") from exc
+    family, _type, _proto, _name, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UserError(f"无法在 {host}:{port} 上启动门户（端口已被占用，或这台电脑没有这个地址）；"
+                            "请用 --port 换一个端口") from exc
+
+
 def register(app: typer.Typer, run: Callable[[Callable[[], int | None]], None], console: Console) -> None:
     """Add serve and portal to the `tianbao` command."""
     portal = typer.Typer(help="网上报送门户的设置：审核人员密码、各单位的专用链接。", no_args_is_help=True)
@@ -194,6 +211,7 @@ def register(app: typer.Typer, run: Callable[[Callable[[], int | None]], None], 
                 raise UserError("还没有设置审核密码：请先运行 tianbao portal password")
             definition = collection_form(collection, None)
             last_year = load_previous_option(definition, previous, collection.year)
+            _check_address(host, port)
             # Workers are spawned, as on Windows: forking a server that runs threads is unsafe.
             os.environ.setdefault(START_METHOD_VARIABLE, "spawn")
             import uvicorn

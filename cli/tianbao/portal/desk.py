@@ -52,11 +52,10 @@ class Upload:
 
 @dataclass(frozen=True)
 class Received:
+    """An upload read and recorded: its outcome and the ledger event that tells it."""
+
     outcome: ImportOutcome
-    state: str  # accepted, rejected, unreadable, or FOREIGN
-    version: int | None
-    event: int  # the ledger event of this upload
-    other_unit: str = ""  # FOREIGN: the unit the workbook names
+    event: int
 
 
 def source_file(collection: Collection, version: Version) -> Path | None:
@@ -150,6 +149,6 @@ class ImportDesk:
                         **upload.by, "outcome": state, "version": version, "other_unit": "" if claimed ==
                         upload.unit else claimed, "findings": finding_rows(outcome.findings, self.names)})
                     event = int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
-                future.set_result(Received(outcome, state, version, event, "" if state != FOREIGN else claimed))
+                future.set_result(Received(outcome, event))
         finally:
             recorder.close()

@@ -29,7 +29,15 @@ from tianbao.errors import TianbaoError
 from tianbao.form import Form
 from tianbao.portal import access
 from tianbao.portal.desk import ACCEPTED_SUFFIXES, ImportDesk, Upload
-from tianbao.portal.views import EVENT_LABELS, STATE_LABELS, finding_lines, return_workbook, unit_view, version_findings
+from tianbao.portal.views import (
+    EVENT_LABELS,
+    STATE_LABELS,
+    event_lines,
+    finding_lines,
+    return_workbook,
+    unit_view,
+    version_findings,
+)
 from tianbao.portal.web import BodyTooLarge, Pages, client_of, csrf_ok, limited
 from tianbao.reviews import LABELS
 from tianbao.stages.previous import Previous
@@ -81,8 +89,7 @@ class Portal:
         self.pages = Pages({"year": self.collection.year, "collection_name": self.collection.root.name,
                             "state_labels": STATE_LABELS, "event_labels": EVENT_LABELS,
                             "decision_labels": LABELS, "tool_version": __version__,
-                            "max_upload": size_text(settings.limits.max_file_bytes),
-                            "accepted_suffixes": "、".join(ACCEPTED_SUFFIXES)})
+                            "max_upload": size_text(settings.limits.max_file_bytes)})
 
     def message(self, request: Request, status: int, title: str, text: str) -> Response:
         return self.pages.render(request, "message.html", status, title=title, text=text)
@@ -198,8 +205,6 @@ class Portal:
         if version is not None and version.sha256 == event.sha256:
             lines = finding_lines(version_findings(self.collection, version), self.names)
         else:
-            from tianbao.portal.views import event_lines
-
             lines = event_lines(event.detail.get("findings", []))  # type: ignore[arg-type]
         return self.pages.render(request, "upload.html", event=event, version=version, lines=lines,
                                  token=request.path_params["token"])
