@@ -39,8 +39,7 @@ def ready(tmp_path: Path, form: Form) -> Ready:
 
 
 def client_for(ready: Ready, form: Form, limits: Limits = IN_PROCESS) -> TestClient:
-    hashed = ready.collection.meta()["portal_password"]
-    return TestClient(create_app(Settings(ready.collection, form, limits, hashed)), follow_redirects=True)
+    return TestClient(create_app(Settings(ready.collection, form, limits)), follow_redirects=True)
 
 
 @pytest.fixture
@@ -314,6 +313,14 @@ def test_pages_carry_the_security_headers(ready: Ready, client: TestClient) -> N
         response = client.get(path)
         for name, value in SECURITY_HEADERS.items():
             assert response.headers[name] == value, (path, name)
+
+
+def test_a_new_password_counts_at_once(ready: Ready, client: TestClient) -> None:
+    from tianbao.portal.access import set_password
+
+    set_password(ready.collection, "另一个审核密码-2026")
+    assert login(client).status_code == 401
+    assert login(client, "另一个审核密码-2026").url.path == "/clerk"
 
 
 def test_logins_from_one_address_are_throttled(client: TestClient) -> None:

@@ -206,8 +206,7 @@ def register(app: typer.Typer, run: Callable[[Callable[[], int | None]], None], 
             for given in (certificate, key):
                 if given is not None and not given.is_file():
                     raise UserError(f"找不到文件：{given}")
-            hashed = password_hash(collection)
-            if hashed is None:
+            if password_hash(collection) is None:
                 raise UserError("还没有设置审核密码：请先运行 tianbao portal password")
             definition = collection_form(collection, None)
             last_year = load_previous_option(definition, previous, collection.year)
@@ -219,7 +218,7 @@ def register(app: typer.Typer, run: Callable[[Callable[[], int | None]], None], 
             from tianbao.portal.app import Settings, create_app
 
             https = certificate is not None
-            settings = Settings(collection, definition, limits_from(limit or []), hashed, jobs=jobs,
+            settings = Settings(collection, definition, limits_from(limit or []), jobs=jobs,
                                 previous=last_year, https=https)
             app = create_app(settings)
             shown = f"{'https' if https else 'http'}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"

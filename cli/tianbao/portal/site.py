@@ -62,7 +62,6 @@ class Settings:
     collection: Collection
     form: Form
     limits: Limits
-    password_hash: str
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     jobs: int = 2
     previous: Previous | None = None
@@ -121,8 +120,9 @@ class Portal:
         if self.login_blocked(address):
             return self.pages.render(request, "login.html", 429, error="登录失败次数过多，请 15 分钟后再试")
         password = form.get("password")
-        matched = isinstance(password, str) and await run_in_threadpool(
-            access.password_matches, self.settings.password_hash, password)
+        hashed = access.password_hash(self.collection)  # read each time: a new password counts at once
+        matched = isinstance(password, str) and hashed is not None and await run_in_threadpool(
+            access.password_matches, hashed, password)
         self.record("portal_login" if matched else "portal_login_failed", "", self.who(request, "审核人员"))
         if not matched:
             self.failed_logins[address].append(time.time())
