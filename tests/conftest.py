@@ -17,7 +17,8 @@ from tianbao.stages.office import find_soffice
 
 REQUIRE_CLIENTS = os.environ.get("TIANBAO_REQUIRE_CLIENTS") == "1"
 # The marker of each client, by the fixture that finds it.
-CLIENT_FIXTURES = {"soffice": "libreoffice", "chromium": "chromium", "ssconvert": "gnumeric", "pdftotext": "poppler"}
+CLIENT_FIXTURES = {"soffice": "libreoffice", "chromium": "chromium", "chromedriver": "chromium",
+                   "ssconvert": "gnumeric", "pdftotext": "poppler"}
 CLIENT_MARKERS = tuple(CLIENT_FIXTURES.values())
 
 
@@ -69,6 +70,12 @@ def soffice() -> str:
 @pytest.fixture(scope="session")
 def chromium() -> str:
     return _client("Chromium", "chromium", "chromium-browser", "google-chrome")
+
+
+@pytest.fixture(scope="session")
+def chromedriver() -> str:
+    """The WebDriver of the system Chromium (Debian's chromium-driver), for Selenium."""
+    return _client("chromedriver (chromium-driver)", "chromedriver")
 
 
 @pytest.fixture(scope="session")

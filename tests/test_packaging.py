@@ -27,6 +27,11 @@ def test_wheel_ships_templates_and_works_installed(tmp_path: Path) -> None:
     legacy = sorted(p.name for p in (ROOT / "templates" / "legacy").glob("*.yaml"))
     assert legacy == ["national-2021.yaml"]
     assert all(f"tianbao/templates/legacy/{name}" in names for name in legacy)
+    # The portal's pages and stylesheet are data inside its package.
+    package = ROOT / "cli" / "tianbao"
+    pages = sorted(p.relative_to(package).as_posix() for p in (package / "portal").glob("*/*.*"))
+    assert "portal/templates/unit.html" in pages and "portal/static/portal.css" in pages
+    assert all(f"tianbao/{page}" in names for page in pages)
 
     target = tmp_path / "site"
     subprocess.run(

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from tianbao import __version__
-from tianbao.cli import collection
+from tianbao.cli import collection, portal
 from tianbao.errors import TianbaoError, UserError
 from tianbao.io.names import input_labels, shown_path
 
@@ -197,6 +197,12 @@ def distribute_command(
         console.print(f"已为 {len(written)} 个单位生成工作簿，保存在 {target}", highlight=False)
         if previous:
             console.print(f"其中 {carried} 个单位已按上年度报告预填跨年延续的数字", highlight=False)
+        if found is not None and found.meta().get("portal_url"):
+            # The portal's address is set: each unit's link beside its workbook.
+            written_links = portal.print_links(found, console, workbooks={i.unit.code: i.path for i in written})
+            if written_links is not None:
+                console.print(f"网上报送链接已保存在 {escape(str(written_links))}："
+                              "请随填报表分别发给各单位，不要外传。", highlight=False)
 
     run(action)
 
@@ -683,6 +689,7 @@ def checks_command(
 
 
 collection.register(app, run, console)
+portal.register(app, run, console)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

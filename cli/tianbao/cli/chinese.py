@@ -27,8 +27,8 @@ from typer._click.core import Context
 from typer._click.formatting import HelpFormatter
 
 # Commands in the order a year's work runs; the tools after them.
-COMMAND_ORDER = ("init", "new", "distribute", "import", "check", "annotate", "review", "status", "merge",
-                 "publish", "precheck", "checks", "forms", "schema")
+COMMAND_ORDER = ("init", "new", "distribute", "import", "check", "annotate", "review", "status", "serve", "portal",
+                 "merge", "publish", "precheck", "checks", "forms", "schema")
 
 # The placeholder shown for an argument, by its parameter name in the command functions.
 ARGUMENT_NAMES = {

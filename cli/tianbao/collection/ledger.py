@@ -45,6 +45,12 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (unit, rule, place, found)
     );
     """,
+    # The collection portal (tianbao serve): one link per unit, only the SHA-256 of its token kept.
+    """
+    CREATE TABLE portal_links (
+        unit TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, issued_at TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 BUSY_MS = 60_000

@@ -128,7 +128,7 @@ def record_decisions(collection: Collection, proposed: list[Proposed]) -> Review
                            (item.unit, item.rule, item.place, item.found, item.decision, item.reason, now()))
                 ledger.add_event(db, "decision", item.unit, detail={
                     "rule": item.rule, "place": item.place, "found": item.found, "decision": item.decision,
-                    "reason": item.reason})
+                    "reason": item.reason, "by": item.where})
             result.recorded += 1
             result.units.add(item.unit)  # type: ignore[union-attr]
         for unit in sorted(result.units):  # type: ignore[arg-type]
@@ -155,8 +155,9 @@ def rejudge(collection: Collection, ledger: Ledger, unit: str) -> None:
     publish_latest(collection, ledger, unit, report)
 
 
-def reopen(collection: Collection, unit: str, reason: str) -> int:
-    """The unit's accepted report goes back to the unit; returns the version reopened."""
+def reopen(collection: Collection, unit: str, reason: str, by: str = "命令行") -> int:
+    """The unit's accepted report goes back to the unit; returns the version reopened. `by`
+    says who did it (the command line, or the portal's clerk and address) for the ledger."""
     if not reason.strip():
         raise UserError("重新打开已接收的报告必须用 --reason 写明原因")
     with collection.ledger() as ledger:
@@ -166,7 +167,7 @@ def reopen(collection: Collection, unit: str, reason: str) -> int:
         with ledger.transaction() as db:
             db.execute("UPDATE versions SET state = ? WHERE unit = ? AND state = ?", (REOPENED, unit, ACCEPTED))
             ledger.add_event(db, "reopened", unit, accepted.source_file, accepted.sha256,
-                             {"version": accepted.number, "reason": reason})
+                             {"version": accepted.number, "reason": reason, "by": by})
         report = _load(collection.root, accepted.report_json)
         (collection.folder(IMPORTED) / report_filename(report, accepted.source_file)).unlink(missing_ok=True)
     return accepted.number
