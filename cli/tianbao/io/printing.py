@@ -5,8 +5,8 @@ WPS only do so when a person edits the cell; a row with a set height never grows
 writer estimates each row's height itself from the text and the column widths. The
 estimate assumes the widest of the fonts clients substitute: a CJK character is one em, any
 other character 0.6 em (DejaVu Sans, LibreOffice's fallback, is wider than SimSun's half
-em), and a line is 1.45 em high (Noto Sans CJK, the common CJK fallback, is taller than
-SimSun). Rounding up costs a little white space; rounding down cuts text off.
+em), and a line is 1.4 em high (SimSun needs 1.3, Noto Sans CJK, the common CJK fallback,
+1.45 with its own spacing). Rounding up costs a little white space; rounding down cuts text off.
 
 For XlsxWriter worksheets; the summary and every listing may use it:
 
@@ -29,12 +29,12 @@ if TYPE_CHECKING:  # importing this module loads no spreadsheet library (CLI sta
 # Excel's limit: a row cannot be taller (Excel and WPS clip at it; LibreOffice allows more).
 MAX_ROW_HEIGHT = 409.0
 A4 = 9  # the paper size code of A4 in SpreadsheetML
-MARGIN_SIDE, MARGIN_TOP, MARGIN_HEADER = 0.5, 0.7, 0.3  # inches; the header sits in the top margin
+MARGIN_SIDE, MARGIN_TOP, MARGIN_HEADER = 0.5, 0.6, 0.25  # inches; the header sits in the top margin
 # Printable width and height of A4 in points (1 in = 72 pt) between those margins.
 PAGE_WIDTH = {False: (8.27 - 2 * MARGIN_SIDE) * 72, True: (11.69 - 2 * MARGIN_SIDE) * 72}
 PAGE_HEIGHT = {False: (11.69 - 2 * MARGIN_TOP) * 72, True: (8.27 - 2 * MARGIN_TOP) * 72}
-LINE_SPACING = 1.45  # line height in em
-CELL_PADDING = 4.0  # points: the client's inner margins of a cell (left + right, top + bottom)
+LINE_SPACING = 1.4  # line height in em
+CELL_PADDING = 3.0  # points: the client's inner margins of a cell (left + right, top + bottom)
 
 
 def column_points(width: float) -> float:

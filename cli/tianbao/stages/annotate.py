@@ -96,10 +96,11 @@ def _annotate_other_cells(book: FormWorkbook, form: Form, notes: list[Annotation
         target.conditional_format(cell.row, cell.col, cell.row, cell.col, {"type": "no_errors", "format": shade})
 
 
-# The listing's columns: (heading, width in Excel characters). 说明 is wide enough for most
-# messages on one line of a landscape page; longer ones wrap and their row grows.
-LISTING_COLUMNS = (("序号", 4.5), ("类别", 5), ("检查", 13), ("位置", 11), ("说明", 70), ("应为", 13), ("实为", 10))
-LISTING_FONT_SIZE = 10
+# The listing's columns: (heading, width in Excel characters), filling a landscape page;
+# a message wraps and its row grows.
+LISTING_COLUMNS = (("序号", 4.5), ("类别", 5), ("检查", 17), ("位置", 11), ("说明", 80), ("应为", 13), ("实为", 10))
+# 9 pt: 30 findings (two lines each) fit two landscape pages.
+LISTING_FONT_SIZE = 9
 
 
 @dataclass
@@ -141,6 +142,7 @@ def _write_listing(book: FormWorkbook, sheet: Worksheet, source: str, findings: 
     sheet.set_row(0, row_height([(title, sum(widths))], 11))
     sheet.set_row(1, 6)
     sheet.write_row(2, 0, [heading for heading, _width in LISTING_COLUMNS], fmt.header)
+    sheet.set_row(2, row_height(LISTING_COLUMNS, LISTING_FONT_SIZE))
     for index, finding in enumerate(sorted(findings, key=lambda f: not f.is_error), start=1):
         row = index + 2
         cells = [c for c in finding_cells(finding) if c[0] in book.sheets]
