@@ -21,7 +21,7 @@ import pytest
 from clirun import tianbao
 from factories import filled_without_results, random_report, satisfy_rules
 from tianbao.form import Form
-from tianbao.io.printing import PAGE_HEIGHT, PAGE_WIDTH, column_points
+from tianbao.io.printing import MAX_ROW_HEIGHT, PAGE_HEIGHT, PAGE_WIDTH, column_points, row_height, wrapped_lines
 from tianbao.report import Unit, empty_report
 from tianbao.stages.annotate import LISTING_COLUMNS, annotate
 from tianbao.stages.office import convert
@@ -194,3 +194,23 @@ def test_findings_xlsx_prints_a_landscape_page_a_listing(form: Form, soffice: st
     header = [cell.value for cell in findings[1]]
     for word in header:
         assert _whole_on_a_line(word, pages[0][1]), word
+
+
+@pytest.mark.parametrize(("text", "width", "lines"), [
+    ("", 10, 1),
+    ("字" * 9, 20, 1),  # a column of 20 characters is 109 pt: 9.6 em of 11 pt after the padding
+    ("字" * 10, 20, 2),
+    ("字" * 5 + "\n" + "字" * 5, 20, 2),  # a line break starts a line
+    ("Excel " * 4, 16, 2),  # 3.6 em a word, 7.7 em of room: two words a line
+    ("Excel " * 4, 14, 4),  # 6.75 em of room: one word a line, never a word cut
+    ("a" * 30, 14, 3),  # a word longer than the line breaks where the line is full
+])
+def test_wrapped_lines_counts_what_a_cell_shows(text: str, width: float, lines: int) -> None:
+    assert wrapped_lines(text, width, 11) == lines
+
+
+def test_row_height_grows_with_the_text_up_to_excels_limit() -> None:
+    one = row_height([("字", 20)])
+    assert one == row_height([("", 20)]) and one < row_height([("字" * 14, 20)]) < 2 * one + 1
+    assert row_height([("字" * 5000, 20)]) == MAX_ROW_HEIGHT
+    assert row_height([("字", 20)], minimum=50) == 50

@@ -125,7 +125,7 @@ def set_up_page(sheet: Worksheet, *, landscape: bool, header_left: str = "", hea
         sheet.set_portrait()
     sheet.set_margins(left=MARGIN_SIDE, right=MARGIN_SIDE, top=MARGIN_TOP, bottom=MARGIN_TOP)
     sheet.fit_to_pages(1, fit_height)
-    font = '&"宋体,常规"&9 '  # the space ends the size: a year or a code may follow
+    font = "&9 "  # 9 pt in the default font (a named font's style is spelt per locale); the space ends the size
     sheet.set_header(f"&L{font}{header_text(header_left)}&R{font}{header_text(header_right)}",
                      {"margin": MARGIN_HEADER})
     sheet.set_footer(f"&C{font}第 &P 页 共 &N 页", {"margin": MARGIN_HEADER})
