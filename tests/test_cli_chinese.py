@@ -81,3 +81,30 @@ def test_usage_errors_are_told_in_chinese(args: list[str], said: str) -> None:
     done = tianbao(*args)
     assert done.exit_code == 2 and said in done.stderr, done.stderr
     assert english_words(done.stderr, set(listed_commands()) | {"colour", "red", "nonsense", "x"}) == [], done.stderr
+
+
+# Names a message quotes as the clerk sees them: file formats ("Strict Open XML" as Excel's
+# save dialog names it), products, and a command line to type (pip install, pdftotext).
+NAMES_IN_MESSAGES = {"OpenDocument", "Office", "Numbers", "XML", "Strict", "Open", "pip", "install", "poppler",
+                     "pdftotext"}
+
+
+def _prose(template: str) -> str:
+    """A message template without its placeholders ({unit_name}, {found}): those are filled
+    with names and values, not English."""
+    return re.sub(r"\{[^{}]*\}", "", template)
+
+
+def test_no_english_in_any_catalogue_message() -> None:
+    """Every text a finding shows (the tool's checks, the built-in forms' rules, the
+    precheck's checks): name, description and each variant's message."""
+    from tianbao.findings import CATALOGUE, form_checks, precheck_checks
+    from tianbao.form import builtin_form_paths, resolve_form
+
+    texts = [text for check in CATALOGUE
+             for text in (check.name, check.description, *(check.message(v).template for v in check.messages))]
+    texts += [item.message for name in builtin_form_paths() for item in form_checks(resolve_form(name))]
+    texts += [item.message for item in precheck_checks()]
+    assert len(texts) > 100
+    found = {text: english_words(_prose(text), NAMES_IN_MESSAGES | set(COMMAND_ORDER)) for text in texts}
+    assert {text: words for text, words in found.items() if words} == {}

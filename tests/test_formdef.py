@@ -103,3 +103,15 @@ def test_a_field_reference_into_a_table_is_a_definition_error() -> None:
 def test_an_identity_section_that_is_a_table_is_a_definition_error() -> None:
     message = _error(lambda raw: raw.setdefault("identity", {}).update(section="t2"))
     assert "identity.section" in message and "fields" in message
+
+
+@pytest.mark.parametrize("name", sorted(builtin_form_paths()))
+def test_instructions_name_only_check_rows_that_exist(name: str) -> None:
+    """填表说明 once sent clerks to a 校验 row under 表四, which has none: an instruction about
+    the “校验” rows names exactly the sheets where the form's rules put check cells."""
+    form = resolve_form(name)
+    check_sheets = {rule.check.sheet for rule in form.spec.rules if rule.check is not None}
+    for line in form.spec.instructions.lines:
+        if "“校验”行" in line:
+            before = line.split("“校验”行")[0]
+            assert {sheet for sheet in form.sheet_names if sheet in before} == check_sheets, line

@@ -115,22 +115,28 @@ def missing_xlsx(status: CollectionStatus, title: str) -> bytes:
     """The 催报名单: every unit that still owes an accepted report, with its contact."""
     import xlsxwriter
 
+    from tianbao.io.printing import row_height, set_up_page
+
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
                                         "strings_to_numbers": False, "strings_to_urls": False})
     sheet = book.add_worksheet("催报名单")
     bold = book.add_format({"bold": True, "font_size": 14})
-    head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+    cell = book.add_format({"border": 1, "text_wrap": True, "valign": "top"})
+    widths = (14, 28, 16, 12, 12, 16, 10, 10)
     sheet.write_string(0, 0, title, bold)
     sheet.write_row(2, 0, MISSING_HEADER, head)
     for row, line in enumerate(status.owing, start=3):
-        sheet.write_row(row, 0, [line.unit.code, line.unit.name, line.unit.level, line.state, line.unit.contact,
-                                 line.unit.phone])
-        sheet.write_number(row, 6, line.versions)
-        sheet.write_number(row, 7, line.open_errors)
-    for col, width in enumerate((14, 28, 16, 12, 12, 16, 10, 10)):
+        texts = [line.unit.code, line.unit.name, line.unit.level, line.state, line.unit.contact, line.unit.phone]
+        sheet.write_row(row, 0, texts, cell)
+        sheet.write_number(row, 6, line.versions, cell)
+        sheet.write_number(row, 7, line.open_errors, cell)
+        sheet.set_row(row, row_height(zip(texts, widths, strict=False)))
+    for col, width in enumerate(widths):
         sheet.set_column(col, col, width)
     sheet.freeze_panes(3, 0)
+    set_up_page(sheet, landscape=True, header_left=title, repeat_rows=(2, 2))
     book.close()
     return buffer.getvalue()
 

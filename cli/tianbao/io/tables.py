@@ -6,6 +6,8 @@ import csv
 import io
 from collections.abc import Sequence
 
+from tianbao.io.printing import row_height, set_up_page
+
 Row = Sequence[str | int]
 
 # Leading characters that make a spreadsheet program run a CSV cell as a formula.
@@ -27,33 +29,44 @@ def csv_text(header: Row, rows: list[Row]) -> str:
     return "\ufeff" + out.getvalue()
 
 
-def xlsx_listing(sheets: list[tuple[str, Row, list[Row], list[int]]],
+# Listings are read on screen and printed: 宋体 10 pt, every cell wrapping, rows as tall as
+# their text, landscape A4 scaled to the page width with the header row on every page.
+LISTING_FONT = {"font_name": "宋体", "font_size": 10}
+
+
+def xlsx_listing(sheets: list[tuple[str, Row, list[Row], list[float]]],
                  choices: dict[str, tuple[int, list[str]]] | None = None,
                  colours: dict[str, tuple[int, dict[str, tuple[str, str]]]] | None = None) -> bytes:
     """An .xlsx with one filtered, frozen listing per (title, header, rows, column widths);
     `choices` gives a listing (by title) a column whose cells are picked from a drop-down list,
-    `colours` one whose cells are filled by their text (text -> (fill, font colour))."""
+    `colours` one whose cells are filled by their text (text -> (fill, font colour)).
+    Choose widths that add up to a landscape page (about 135 characters) so it prints unscaled."""
     import xlsxwriter
 
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
                                         "strings_to_numbers": False, "strings_to_urls": False})
-    head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    wrap = book.add_format({"text_wrap": True, "valign": "top"})
+    cell = {**LISTING_FONT, "text_wrap": True, "valign": "top", "border": 1, "border_color": "#BFBFBF"}
+    head = book.add_format({**cell, "bold": True, "bg_color": "#DDEBF7", "border_color": "#000000"})
+    wrap = book.add_format(cell)
+    font_size = LISTING_FONT["font_size"]
     for title, header, rows, widths in sheets:
         sheet = book.add_worksheet(title)
         for col, width in enumerate(widths):
-            sheet.set_column(col, col, width, wrap if width >= 80 else None)
+            sheet.set_column(col, col, width)
         sheet.write_row(0, 0, header, head)
+        sheet.set_row(0, row_height(zip(map(str, header), widths, strict=True), font_size))
         column, by_text = (colours or {}).get(title, (-1, {}))
-        shades = {text: book.add_format({"bg_color": fill, "font_color": font})
+        shades = {text: book.add_format({**cell, "bg_color": fill, "font_color": font})
                   for text, (fill, font) in by_text.items()}
         for index, row in enumerate(rows, start=1):
-            sheet.write_row(index, 0, row)
+            sheet.write_row(index, 0, row, wrap)
             if column >= 0 and (shade := shades.get(str(row[column]))) is not None:
                 sheet.write(index, column, row[column], shade)
+            sheet.set_row(index, row_height(zip(map(str, row), widths, strict=True), font_size))
         sheet.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
         sheet.freeze_panes(1, 0)
+        set_up_page(sheet, landscape=True, header_left=title, repeat_rows=(0, 0))
         if choices and title in choices:
             column, allowed = choices[title]
             sheet.data_validation(1, column, max(len(rows), 1), column,

@@ -344,7 +344,10 @@ FINDING_HEADER = ["文件", "导入结果", "严重程度", "规则", "规则名
                   "审核处理", "审核说明"]
 # The reviewer's choice, read back by `tianbao review`.
 REVIEW_COLUMN = FINDING_HEADER.index("审核处理")
+# Widths (Excel characters) that fill a landscape A4 page: the listings print unscaled.
+FINDING_WIDTHS = [14, 11, 8, 8, 12, 8, 7, 8, 8, 33, 8, 12]
 FILE_HEADER = ["文件", "导入结果", "单位代码", "单位名称", "年度", "错误数", "警告数", "输出文件", "SHA-256"]
+FILE_WIDTHS = [18, 10, 10, 18, 6, 6, 6, 24, 27]
 
 
 def status(outcome: ImportOutcome) -> str:
@@ -391,7 +394,7 @@ def findings_csv(result: BatchResult, form: Form) -> str:
 def findings_xlsx(result: BatchResult, form: Form) -> bytes:
     rows = _finding_rows(result, check_names(form))
     return xlsx_listing([
-        ("问题清单", FINDING_HEADER, rows, [28, 12, 8, 16, 20, 12, 14, 16, 16, 80, 20, 40]),  # type: ignore[list-item]
-        ("文件清单", FILE_HEADER, _file_rows(result), [28, 12, 14, 24, 8, 8, 8, 30, 20]),
+        ("问题清单", FINDING_HEADER, rows, FINDING_WIDTHS),  # type: ignore[list-item]
+        ("文件清单", FILE_HEADER, _file_rows(result), FILE_WIDTHS),
     ], choices={"问题清单": (REVIEW_COLUMN, list(LABELS.values()))},
         colours={"问题清单": (FINDING_HEADER.index("严重程度"), SEVERITY_LABEL_FILLS)})

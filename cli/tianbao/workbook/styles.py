@@ -16,6 +16,7 @@ BODY_FONT = "宋体"
 TITLE_FONT = "黑体"
 INPUT_FILL = "#FFF2CC"
 COMPUTED_FILL = "#E7E6E6"
+HEADER_FILL = "#DDEBF7"
 BAD_FILL, BAD_FONT = SEVERITY_FILLS["error"]
 WARN_FILL, WARN_FONT = SEVERITY_FILLS["warning"]
 
@@ -76,9 +77,9 @@ class Formats:
         border = {"border": 1}
         self.title = add({**base, "font_name": TITLE_FONT, "font_size": 16, "align": "center"})
         self.note = add({**base, "text_wrap": True})
-        self.note_number = add({**base, "align": "center", "valign": "top"})
+        self.note_number = add({**base, "align": "center"})
         self.header = add({**base, **border, "bold": True, "align": "center", "text_wrap": True,
-                           "bg_color": "#DDEBF7"})
+                           "bg_color": HEADER_FILL})
         self.label = add({**base, **border, "align": "left", "text_wrap": True})
         self.label_left = add({**base, **border, "align": "left", "text_wrap": True, "bold": True})
         self.computed = add({**base, **border, "align": "center", "bg_color": COMPUTED_FILL,

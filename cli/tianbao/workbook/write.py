@@ -29,9 +29,11 @@ from tianbao.form.grammar import expand_rule
 from tianbao.form.query import InputCell
 from tianbao.form.spec import FieldDef, FieldsSection, TableSection
 from tianbao.io.atomic import write_atomic
+from tianbao.io.printing import set_up_page
 from tianbao.report import Report, Unit
 from tianbao.rules.check import recompute
 from tianbao.rules.excel import CHECK_FAIL, check_formula, check_value, computed_formula
+from tianbao.workbook import pages
 from tianbao.workbook.layout import IDENTITY_KEYS, META_SHEET, OVER_LIMIT, numbers_fingerprint
 from tianbao.workbook.protect import protect_structure
 from tianbao.workbook.styles import Formats, validation
@@ -124,11 +126,15 @@ class FormWorkbook:
     # -- sheets --------------------------------------------------------------------------
     def _add_sheet(self, name: str) -> Worksheet:
         sheet = self.workbook.add_worksheet(name)
-        sheet.set_paper(9)  # A4
-        sheet.set_margins(left=0.6, right=0.6, top=0.75, bottom=0.75)
         sheet.hide_gridlines(1)  # gridlines on screen help filling; on paper only the borders
         self.sheets[name] = sheet
         return sheet
+
+    def _print(self, sheet: Worksheet, landscape: bool = False, **options: Any) -> None:
+        """A4 page setup with the unit and the report in the header (`io.printing.set_up_page`)."""
+        year = f"{self.report.year}年" if self.report.year else ""
+        set_up_page(sheet, landscape=landscape, header_left=self.report.unit.name,
+                    header_right=f"{year}{self.form.spec.title}", **options)
 
     def _protect(self, sheet: Worksheet) -> None:
         sheet.protect(
@@ -141,37 +147,33 @@ class FormWorkbook:
         spec = self.form.spec.instructions
         sheet = self._add_sheet(spec.sheet)
         fmt = self.formats
-        sheet.set_column("A:A", 4)
-        sheet.set_column("B:B", 100)
+        sheet.set_column(0, 0, pages.INSTRUCTION_NUMBER_WIDTH)
+        sheet.set_column(1, 1, pages.INSTRUCTION_WIDTH)
         sheet.merge_range("A1:B1", spec.title, fmt.title)
-        sheet.set_row(0, 30)
+        sheet.set_row(0, pages.TITLE_HEIGHT)
         for index, line in enumerate(spec.lines, start=1):
             sheet.write_number(index + 1, 0, index, fmt.note_number)
             sheet.write_string(index + 1, 1, line, fmt.note)
-            sheet.set_row(index + 1, 15 * (1 + len(line) // 50) + 6)
-        sheet.set_portrait()
-        sheet.fit_to_pages(1, 0)
+            sheet.set_row(index + 1, pages.instruction_height(line))
+        self._print(sheet)
         self._protect(sheet)
 
     def _write_fields(self, sheet: Worksheet, section: FieldsSection) -> None:
         fmt = self.formats
         label_col = column_index(section.label_column)
         input_col = column_index(section.input_column)
-        has_long = any(f.type == "longtext" for f in section.fields)
-        sheet.set_column(label_col, label_col, 26)
-        sheet.set_column(input_col, input_col, 90 if has_long else 40)
-        sheet.set_column(input_col + 1, input_col + 1, 12)
-        sheet.merge_range(0, label_col, 0, input_col + 1, section.title, fmt.title)
-        sheet.set_row(0, 30)
+        sheet.set_column(label_col, label_col, pages.LABEL_WIDTH)
+        sheet.set_column(input_col, input_col, pages.input_width(section))
+        sheet.set_column(input_col + 1, input_col + 1, pages.COUNTER_WIDTH)
+        sheet.merge_range(0, label_col, 0, input_col, section.title, fmt.title)
+        sheet.set_row(0, pages.TITLE_HEIGHT)
         for cell in self.form.input_cells:
             if cell.section != section.id:
                 continue
             definition = self.form.field(section.id, cell.key[0])
             sheet.write_string(cell.cell.row, label_col, definition.label, fmt.label_left)
-            if definition.type == "longtext":
-                sheet.set_row(cell.cell.row, section.text_height)
-            else:
-                sheet.set_row(cell.cell.row, 22 if len(definition.label) <= 12 else 36)  # long labels wrap
+            sheet.set_row(cell.cell.row, pages.field_height(section, definition,
+                                                            self._field_value(section, definition)))
             self._write_input(sheet, cell, self._field_value(section, definition))
             if cell.max_length and definition.type in ("text", "longtext"):
                 # Live character count beside the input, flagged once over the limit (a paste
@@ -185,20 +187,20 @@ class FormWorkbook:
                     fmt.counter, f"{length}/{limit}" + (OVER_LIMIT if length > limit else ""),
                 )
         sheet.freeze_panes(1, 0)
-        sheet.set_portrait()
-        sheet.fit_to_pages(1, 0)
+        # The character counters help on screen; the print area stops before them.
+        last_row = max(f.row for f in section.fields) - 1
+        self._print(sheet, print_area=(0, min(label_col, input_col), last_row, max(label_col, input_col)))
         self._protect(sheet)
 
     def _write_table(self, sheet: Worksheet, table: TableSection) -> None:
         form, fmt = self.form, self.formats
         origin = form.origin(table)
-        width = max(column_index(c.span_to or c.col) for c in table.columns)
-        width = max([width] + [Range.parse(lbl.range).last.col for lbl in table.labels])
+        width = pages.table_columns(table)
         for letters, chars in table.column_widths.items():
             col = column_index(letters) + origin.col
             sheet.set_column(col, col, chars)
         sheet.merge_range(0, origin.col, 0, origin.col + width, table.title, fmt.title)
-        sheet.set_row(0, 30)
+        sheet.set_row(0, pages.TITLE_HEIGHT)
         header_rows = set(table.header_rows)
         for label in table.labels:
             rng = Range.parse(label.range)
@@ -211,10 +213,8 @@ class FormWorkbook:
                     target.first.row, target.first.col, target.last.row, target.last.col,
                     label.text, style,
                 )
-        for row_def in table.rows:
-            sheet.set_row(origin.row + row_def.row - 1, 30 if table.landscape else 24)
-        for header_row in table.header_rows:
-            sheet.set_row(origin.row + header_row - 1, 24)
+        for grid_row, height in pages.table_row_heights(table).items():
+            sheet.set_row(origin.row + grid_row - 1, height)
         values = self.report.tables[table.id]
         for cell in form.input_cells:
             if cell.section == table.id:
@@ -234,11 +234,9 @@ class FormWorkbook:
         while leading + 1 in table.header_rows:
             leading += 1
         sheet.freeze_panes(origin.row + leading, 0)
-        if leading:
-            sheet.repeat_rows(origin.row, origin.row + leading - 1)
-        if table.landscape:
-            sheet.set_landscape()
-        sheet.fit_to_pages(1, 0)
+        # One page each: a label spanning rows (表三's 三、本年度办理结果) prints whole.
+        self._print(sheet, table.landscape, fit_height=1,
+                    repeat_rows=(origin.row, origin.row + leading - 1) if leading else None)
         self._protect(sheet)
 
     def _write_checks(self) -> None:

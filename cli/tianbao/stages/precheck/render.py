@@ -118,6 +118,8 @@ def _sheets(result: PrecheckResult) -> list[tuple[str, list[str], list[list[str]
 def render_xlsx(result: PrecheckResult) -> bytes:
     import xlsxwriter
 
+    from tianbao.io.printing import row_height, set_up_page
+
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
                                         "strings_to_numbers": False, "strings_to_urls": False})
@@ -131,8 +133,10 @@ def render_xlsx(result: PrecheckResult) -> bytes:
         for index, row in enumerate(rows, start=1):
             for col, value in enumerate(row):
                 sheet.write_string(index, col, value)
+            sheet.set_row(index, row_height(zip(row, widths, strict=False)))
         sheet.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
         sheet.freeze_panes(1, 0)
+        set_up_page(sheet, landscape=True, header_left=title, repeat_rows=(0, 0))
     book.close()
     return buffer.getvalue()
 
