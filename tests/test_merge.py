@@ -47,14 +47,9 @@ from tianbao.stages.merge import (
     merge,
     numeric_fields,
 )
-from tianbao.stages.summary import (
-    DETAIL_SHEET,
-    FIRST_DATA_ROW,
-    STATUS_SHEET,
-    TEXTS_SHEET,
-    detail_columns,
-    write_outputs,
-)
+from tianbao.stages.detail import HEADER_ROWS, detail_columns
+from tianbao.stages.merge import DETAIL_XLSX
+from tianbao.stages.summary import STATUS_SHEET, TEXTS_SHEET, write_outputs
 
 YEAR = 2025
 
@@ -286,21 +281,29 @@ def test_summary_workbook_contents(form: Form, district: dict, tmp_path: Path) -
     for computed in form.computed_cells.values():
         assert str(book[computed.sheet][computed.a1].value).startswith("=")
 
-    detail = book[DETAIL_SHEET]
-    columns = detail_columns(form)
+    assert "填表说明" not in book.sheetnames  # nobody fills the summary in
+    assert book.sheetnames[0] == STATUS_SHEET
+    assert all(not str(c.value).startswith("=LEN(") for ws in book for row in ws.iter_rows() for c in row)
+
+    detail = openpyxl.load_workbook(tmp_path / "out" / DETAIL_XLSX)
     summed = [e for e in result.entries if e.summed]
-    assert [detail.cell(FIRST_DATA_ROW + 1 + i, 1).value for i in range(len(summed))] == ["U1", "U2", "U3"]
-    name_cell = detail.cell(FIRST_DATA_ROW + 1, 2)
-    assert name_cell.value == district["names"]["U1"] and name_cell.data_type == "s"  # text, not a formula
-    total_row = FIRST_DATA_ROW + 1 + len(summed)
-    assert detail.cell(total_row, 1).value == "合计"
-    for index, column in enumerate(columns):
-        formula = detail.cell(total_row, 4 + index).value
-        assert formula.startswith("=SUM(")
-        unit_value = detail.cell(FIRST_DATA_ROW + 1, 4 + index).value
-        assert unit_value == pytest.approx(float(column.value(summed[0].report) or 0))
-        assert detail.cell(3, 4 + index).value == column.label
-    assert detail.auto_filter.ref
+    columns = detail_columns(form)
+    assert detail.sheetnames == list(dict.fromkeys(c.sheet for c in columns))
+    for sheet_name in detail.sheetnames:
+        sheet = detail[sheet_name]
+        mine = [c for c in columns if c.sheet == sheet_name]
+        assert [sheet.cell(HEADER_ROWS + 1 + i, 1).value for i in range(len(summed))] == ["U1", "U2", "U3"]
+        name_cell = sheet.cell(HEADER_ROWS + 1, 2)
+        assert name_cell.value == district["names"]["U1"] and name_cell.data_type == "s"  # text, not a formula
+        total_row = HEADER_ROWS + 1 + len(summed)
+        assert sheet.cell(total_row, 1).value == "合计"
+        for index, column in enumerate(mine):
+            assert sheet.cell(total_row, 3 + index).value.startswith("=SUM(")
+            unit_value = sheet.cell(HEADER_ROWS + 1, 3 + index).value
+            assert unit_value == pytest.approx(float(column.value(summed[0].report) or 0))
+            assert sheet.cell(HEADER_ROWS, 3 + index).value == column.label
+        assert sheet.auto_filter.ref
+        assert sheet.print_title_rows == "$1:$2"
 
     status = book[STATUS_SHEET]
     cells = [c for row in status.iter_rows(values_only=True) for c in row if c is not None]
@@ -327,11 +330,14 @@ def test_summary_recalculates_in_libreoffice(form: Form, district: dict, tmp_pat
     for (table_id, row_id, column_id), computed in form.computed_cells.items():
         value = book[computed.sheet][computed.a1].value
         assert value == pytest.approx(float(result.district.tables[table_id][row_id][column_id]))
-    detail = book[DETAIL_SHEET]
-    total_row = FIRST_DATA_ROW + 1 + len(result.summed)
-    for index, column in enumerate(detail_columns(form)):
-        expected = column.value(result.district)
-        assert detail.cell(total_row, 4 + index).value == pytest.approx(float(expected or 0))
+    detail = openpyxl.load_workbook(convert(tmp_path / "out" / DETAIL_XLSX, "xlsx", tmp_path / "lo"), data_only=True)
+    total_row = HEADER_ROWS + 1 + len(result.summed)
+    for sheet_name in detail.sheetnames:
+        mine = [c for c in detail_columns(form) if c.sheet == sheet_name]
+        for index, column in enumerate(mine):
+            assert detail[sheet_name].cell(total_row, 3 + index).value == pytest.approx(
+                float(column.value(result.district) or 0)
+            )
     checks = [cell for rule in form.spec.rules if rule.check for cell in rule.check.cells]
     rule_sheets = {cell: rule.check.sheet for rule in form.spec.rules if rule.check for cell in rule.check.cells}
     assert all(book[rule_sheets[c]][c].value == "✓" for c in checks)
@@ -533,8 +539,49 @@ def test_a_form_without_summary_hints_merges_without_chart(form: Form, tmp_path:
     roster = write_roster(tmp_path / "roster.csv", units, unit_level(bare))
     result = merge(bare, [inbox], roster, MergeOptions(unit_name="某某区"), tmp_path / "out")
     write_outputs(result, tmp_path / "out")
-    book = openpyxl.load_workbook(tmp_path / "out" / SUMMARY_XLSX)
-    assert DETAIL_SHEET in book.sheetnames
+    assert (tmp_path / "out" / DETAIL_XLSX).is_file()
     with zipfile.ZipFile(tmp_path / "out" / SUMMARY_XLSX) as package:
         assert not any("chart" in name for name in package.namelist())
     assert key_rows_table(result) is None
+
+
+# ---------------------------------------------------------------------------------------
+# On paper
+
+
+def pdf_text(pdf: Path, layout: bool) -> str:
+    import subprocess
+
+    args = ["pdftotext", *(["-layout"] if layout else []), str(pdf), "-"]
+    return subprocess.run(args, capture_output=True, check=True).stdout.decode("utf-8")
+
+
+@pytest.mark.slow
+def test_summary_prints_on_eight_pages_with_every_text_whole(
+    form: Form, district: dict, tmp_path: Path, soffice: str, pdftotext: str
+) -> None:
+    """The 5-unit summary through LibreOffice to PDF: at most 8 A4 pages; titles, headers and
+    names on one line each; the longest 说明 whole (wrapped, not cut); local times."""
+    from pypdf import PdfReader
+
+    from tianbao.io.times import shown_time
+    from tianbao.stages.office import convert
+
+    result = run_merge(form, district, tmp_path)
+    write_outputs(result, tmp_path / "out")
+    pdf = convert(tmp_path / "out" / SUMMARY_XLSX, "pdf", tmp_path / "pdf")
+    pages = PdfReader(pdf).pages
+    assert len(pages) <= 8
+    for page in pages:  # A4, either way round
+        assert sorted(round(float(x)) for x in page.mediabox.upper_right) == [595, 842]
+    laid_out = pdf_text(pdf, layout=True)
+    for whole in ("某某区2025年度报告报送情况", "哈希（前12位）", "催报名单（尚未报送合格报告的单位，共 2 个）",
+                  "某某区2025年度各单位文字材料", "第 1 页，共 ", "丁街道", "戊办", "乙局"):
+        assert whole in laid_out
+    assert "填表说明" not in laid_out and "/5000" not in laid_out  # no filling aids
+    assert shown_time(next(e for e in result.entries if e.code == "U1").submission.imported_at) in laid_out
+    flat = "".join(pdf_text(pdf, layout=False).split())
+    longest = max((e.note for e in result.entries), key=len)
+    assert len(longest) > 40 and "".join(longest.split()) in flat
+    longtext = next(f for s in form.field_sections for f in s.fields if f.type == "longtext")
+    assert f"丁街道的{longtext.label}" in flat

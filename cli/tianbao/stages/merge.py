@@ -47,8 +47,9 @@ STATUS_ORDER = (
 
 DISTRICT_JSON = "district.json"
 SUMMARY_XLSX = "summary.xlsx"
+DETAIL_XLSX = "detail.xlsx"  # the per-unit drill-down (stages.detail)
 # The files a merge writes: a rerun into the input folder never reads them back.
-OUTPUTS = (DISTRICT_JSON, SUMMARY_XLSX, VALUES_CSV, VALUES_PARQUET)
+OUTPUTS = (DISTRICT_JSON, SUMMARY_XLSX, DETAIL_XLSX, VALUES_CSV, VALUES_PARQUET)
 
 
 @dataclass
