@@ -30,7 +30,9 @@ from tianbao.io.reports import load_report
 from tianbao.report import Finding, Provenance, Report, Review, Unit, empty_report
 from tianbao.rules.check import check_report, recompute
 from tianbao.stages.batch import FINDINGS_XLSX
+from tianbao.stages.detail import HEADER_ROWS, detail_columns
 from tianbao.stages.merge import (
+    DETAIL_XLSX,
     DISTRICT_JSON,
     STATUS_DUPLICATE,
     STATUS_INVALID,
@@ -47,8 +49,6 @@ from tianbao.stages.merge import (
     merge,
     numeric_fields,
 )
-from tianbao.stages.detail import HEADER_ROWS, detail_columns
-from tianbao.stages.merge import DETAIL_XLSX
 from tianbao.stages.summary import STATUS_SHEET, TEXTS_SHEET, write_outputs
 
 YEAR = 2025
