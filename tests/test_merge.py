@@ -47,9 +47,9 @@ from tianbao.stages.merge import (
     MergeOptions,
     MergeResult,
     merge,
-    numeric_fields,
 )
 from tianbao.stages.summary import STATUS_SHEET, TEXTS_SHEET, write_outputs
+from tianbao.stages.sums import numeric_fields
 
 YEAR = 2025
 
@@ -585,3 +585,16 @@ def test_summary_prints_on_eight_pages_with_every_text_whole(
     assert len(longest) > 40 and "".join(longest.split()) in flat
     longtext = next(f for s in form.field_sections for f in s.fields if f.type == "longtext")
     assert f"丁街道的{longtext.label}" in flat
+
+
+def test_long_texts_continue_over_rows_that_fit_and_lose_nothing() -> None:
+    from tianbao.stages.printing import MAX_ROW_LINES, split_for_rows, text_lines
+
+    paragraph = "本年度依法依规做好政府信息公开工作，" * 40  # 720 characters, one paragraph
+    text = "\n".join([paragraph, "短段落。", paragraph * 3, "结尾。"])  # about 3,600 characters
+    pieces = split_for_rows(text, 54)
+    assert [len(p) for p in pieces] == [695, 30, 695, 695, 695, 79]  # 26 lines of 26.75 characters at most
+    assert all(text_lines(piece, 54) <= MAX_ROW_LINES for piece in pieces)
+    assert "".join(p.replace("\n", "") for p in pieces) == text.replace("\n", "")
+    assert split_for_rows("", 54) == [""]
+    assert split_for_rows("一段。", 54) == ["一段。"]

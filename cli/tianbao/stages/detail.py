@@ -24,7 +24,8 @@ from tianbao.form import Form
 from tianbao.form.spec import FieldsSection
 from tianbao.io.atomic import atomic_path
 from tianbao.report import Report
-from tianbao.stages.merge import Entry, MergeResult, numeric_fields
+from tianbao.stages.merge import Entry, MergeResult
+from tianbao.stages.sums import numeric_fields
 from tianbao.workbook.styles import BODY_FONT, COMPUTED_FILL
 
 # Units up to which detail.xlsx (and values.csv, which Excel opens) are written: 1,000 units
