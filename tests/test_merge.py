@@ -598,3 +598,25 @@ def test_long_texts_continue_over_rows_that_fit_and_lose_nothing() -> None:
     assert "".join(p.replace("\n", "") for p in pieces) == text.replace("\n", "")
     assert split_for_rows("", 54) == [""]
     assert split_for_rows("一段。", 54) == ["一段。"]
+
+
+def test_beyond_the_detail_limit_the_drill_down_is_in_parquet_only(form: Form, district: dict, tmp_path: Path) -> None:
+    """Over --detail-limit summed units: no detail.xlsx or values.csv (a stale one from an
+    earlier run is removed), values.parquet complete, and 报送情况 says where the numbers are."""
+    import inspect
+
+    from tianbao.cli.app import merge_command
+    from tianbao.stages.detail import DETAIL_LIMIT
+
+    assert inspect.signature(merge_command).parameters["detail_limit"].default == DETAIL_LIMIT
+    result = run_merge(form, district, tmp_path)
+    outdir = tmp_path / "out"
+    names = [p.name for p in write_outputs(result, outdir, detail_limit=3)]
+    assert names == [DISTRICT_JSON, SUMMARY_XLSX, VALUES_PARQUET, VALUES_CSV, DETAIL_XLSX]
+    names = [p.name for p in write_outputs(result, outdir, detail_limit=2)]
+    assert names == [DISTRICT_JSON, SUMMARY_XLSX, VALUES_PARQUET]
+    assert sorted(p.name for p in outdir.iterdir()) == sorted(names)
+    assert len(pd.read_parquet(outdir / VALUES_PARQUET)) == len(value_keys(form)) * 4
+    line = openpyxl.load_workbook(outdir / SUMMARY_XLSX)[STATUS_SHEET]["A2"].value
+    assert line.endswith("单位数超过 2 个，分单位明细只写入 values.parquet（可用 DuckDB 等工具查询），"
+                         "不再生成 detail.xlsx 和 values.csv。")
