@@ -620,3 +620,41 @@ def test_beyond_the_detail_limit_the_drill_down_is_in_parquet_only(form: Form, d
     line = openpyxl.load_workbook(outdir / SUMMARY_XLSX)[STATUS_SHEET]["A2"].value
     assert line.endswith("单位数超过 2 个，分单位明细只写入 values.parquet（可用 DuckDB 等工具查询），"
                          "不再生成 detail.xlsx 和 values.csv。")
+
+
+# ---------------------------------------------------------------------------------------
+# Analysts: the DuckDB example of docs/用户手册.md, run as written
+
+
+def documented_queries() -> list[str]:
+    manual = (Path(__file__).resolve().parents[1] / "docs" / "用户手册.md").read_text(encoding="utf-8")
+    after = manual.split("<!-- duckdb-example:", 1)[1]
+    return [block.split("```", 1)[0] for block in after.split("```sql\n")[1:3]]
+
+
+@pytest.mark.slow
+def test_documented_duckdb_queries_read_values_parquet_of_several_years(
+    form: Form, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    units = [("U1", "甲局", ""), ("U2", "乙局", ""), ("U3", "丙镇", "")]
+    roster = write_roster(tmp_path / "roster.csv", units, unit_level(form))
+    new_total: dict[tuple[int, str], int] = {}
+    for year in (2024, 2025):
+        inbox = tmp_path / f"in{year}"
+        for seed, (code, name, _) in enumerate(units):
+            report = make_unit(form, code, name, seed + year, year=year)
+            new_total[(year, code)] = report.tables["t3"]["new"]["total"]
+            save(report, inbox)
+        result = merge(form, [inbox], roster, MergeOptions(unit_name="某某区"), tmp_path / "汇总" / str(year))
+        write_outputs(result, tmp_path / "汇总" / str(year))
+    monkeypatch.chdir(tmp_path)
+    by_year, change = documented_queries()
+    assert duckdb.sql(by_year).fetchall() == [
+        (year, sum(v for (y, _), v in new_total.items() if y == year)) for year in (2024, 2025)
+    ]
+    expected = sorted(
+        ((code, name, new_total[(2025, code)] - new_total[(2024, code)]) for code, name, _ in units),
+        key=lambda row: (-abs(row[2]), row[0]),
+    )
+    assert duckdb.sql(change).fetchall() == expected
