@@ -658,3 +658,31 @@ def test_documented_duckdb_queries_read_values_parquet_of_several_years(
         key=lambda row: (-abs(row[2]), row[0]),
     )
     assert duckdb.sql(change).fetchall() == expected
+
+
+def test_rechecking_many_reports_at_once_agrees_with_one_by_one(form: Form) -> None:
+    """The merge re-checks all reports as one matrix: the same totals, and exactly the reports
+    check_report finds a failing rule on, whatever is spoiled (inputs nudged, stale totals,
+    every unit level so that conditional rules apply or not)."""
+    from tianbao.rules.vector import recheck_many
+
+    rng = random.Random(14)
+    levels = form.identity_section_choices("unit_level") or [""]
+    reports = []
+    for seed in range(60):
+        report = make_unit(form, f"U{seed}", f"单位{seed}", seed)
+        report.unit.level = levels[seed % len(levels)]
+        inputs = [c for c in form.input_cells if len(c.key) == 2]
+        for cell in rng.sample(inputs, seed % 4):  # nudge 0 to 3 inputs: some rules break
+            report.tables[cell.section][cell.key[0]][cell.key[1]] += rng.choice((1, 2, 5))
+        for table_id, row_id, column_id in list(form.computed_cells)[:seed % 3]:
+            report.tables[table_id][row_id][column_id] = 999  # a stale stored total
+        reports.append(report)
+    one_by_one = [r.model_copy(deep=True) for r in reports]
+    expected = []
+    for report in one_by_one:
+        recompute(form, report.tables)
+        expected.append(bool(check_report(form, report)))
+    assert recheck_many(form, reports) == expected
+    assert 0 < sum(expected) < len(expected)  # both kinds are there
+    assert [r.tables for r in reports] == [r.tables for r in one_by_one]

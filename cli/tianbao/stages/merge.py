@@ -25,7 +25,8 @@ from tianbao.io.roster import Roster, RosterUnit, load_roster
 from tianbao.io.values import VALUES_CSV, VALUES_PARQUET
 from tianbao.report import Finding, Report, SourceEntry, Unit, stamp
 from tianbao.reviews import carry_reviews, overridden_note
-from tianbao.rules.check import check_report, recompute, year_link_findings
+from tianbao.rules.check import check_report, year_link_findings
+from tianbao.rules.vector import recheck_many
 from tianbao.stages.batch import import_many
 from tianbao.stages.intake import ImportOutcome
 from tianbao.stages.previous import load_previous
@@ -351,15 +352,18 @@ def merge(
     year = settle_year(submissions, options.year)
     previous = load_previous(form, options.previous, year) if options.previous else None
     rule_ids = {rule.id for rule in form.spec.rules}
-    for sub in submissions:
-        if sub.report is None:
+    readable = [sub for sub in submissions if sub.report is not None]
+    # Never trust stored totals or verdicts: recompute and re-run the rules (all reports at
+    # once; a report that breaks a rule is checked again alone for its findings). Findings the
+    # rules cannot reproduce from the values (how the workbook was filled) are kept.
+    failing = recheck_many(form, [sub.report for sub in readable if sub.report is not None])
+    for sub, fails in zip(readable, failing, strict=True):
+        if sub.report is None:  # readable ones only
             continue
-        # Never trust stored totals or verdicts: recompute and re-run the rules. Findings the
-        # rules cannot reproduce from the values (how the workbook was filled) are kept.
-        recompute(form, sub.report.tables)
         reviewed = [f for f in sub.findings if f.review is not None]
         sub.findings = [f for f in sub.findings if f.rule not in rule_ids]
-        sub.add_findings(check_report(form, sub.report))
+        if fails:
+            sub.add_findings(check_report(form, sub.report))
         before = previous.find(sub.report.unit.code, sub.report.unit.name) if previous else None
         if before is not None:
             sub.add_findings(year_link_findings(form, before, sub.report))

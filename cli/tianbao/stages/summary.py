@@ -216,8 +216,8 @@ TEXT_WIDTHS = (16, 9, 18, 54)  # unit, status, part, text: portrait A4 at 100%
 
 
 def _texts_sheet(book: FormWorkbook, styles: _Styles, result: MergeResult) -> None:
-    """One row per unit and part (long texts continue on the next rows), so that every text
-    prints whole and readable, whatever the number of parts."""
+    """One row per unit and part it wrote (long texts continue on the next rows), so that every
+    text prints whole and readable, whatever the number of parts."""
     sheet = book.add_sheet(TEXTS_SHEET)
     for col, width in enumerate(TEXT_WIDTHS):
         sheet.set_column(col, col, width)
@@ -235,7 +235,9 @@ def _texts_sheet(book: FormWorkbook, styles: _Styles, result: MergeResult) -> No
             continue
         for section, field_id, label in fields:
             text = report.fields.get(section.id, {}).get(field_id)
-            content = "" if text is None else str(text)
+            content = "" if text is None else str(text).strip()
+            if not content:  # a part left empty adds a row and says nothing
+                continue
             for index, piece in enumerate(split_for_rows(content, TEXT_WIDTHS[3])):
                 part = label if index == 0 else f"{label}（续）"
                 sheet.write_string(row, 0, entry.name, styles.wrap_top)
