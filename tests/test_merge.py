@@ -233,7 +233,10 @@ def test_include_invalid_sums_the_failing_unit_but_still_lists_it(form: Form, di
     assert any(f.is_error for f in result.district.findings)  # the rule fails on the sums too
 
 
-def test_outputs_round_trip_and_neutralise_text(form: Form, district: dict, tmp_path: Path) -> None:
+def test_outputs_round_trip_and_neutralise_text(
+    form: Form, district: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tianbao.io.values.CHUNK_UNITS", 2)  # values files written in two chunks
     inputs = {p: p.read_bytes() for p in district["inbox"].iterdir()}
     result = run_merge(form, district, tmp_path)
     outdir = tmp_path / "out"

@@ -38,10 +38,11 @@ def _chunks(reports: Iterable[tuple[str, Report]], size: int) -> Iterator[list[t
 
 
 def _spread(labels: list[str], indices: np.ndarray) -> pa.Array:
-    """Labels spread over the rows through dictionary indices (no Python string per row)."""
+    """Labels spread over the rows as a dictionary column (no Python string per row; Parquet
+    stores it dictionary-encoded, and readers see plain strings or categories)."""
     import pyarrow as pa
 
-    return pa.DictionaryArray.from_arrays(pa.array(indices), pa.array(labels, pa.string())).cast(pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(indices), pa.array(labels, pa.string()))
 
 
 def _decimals(values: list[Any], scale: int, all_int: bool) -> pa.Array:
@@ -54,9 +55,9 @@ def _decimals(values: list[Any], scale: int, all_int: bool) -> pa.Array:
     return pa.array(values, pa.decimal128(28, scale))
 
 
-def _table(form: Form, chunk: list[tuple[str, Report]], year: int) -> tuple[pa.Table, pa.Table]:
+def _table(form: Form, chunk: list[tuple[str, Report]], year: int, csv: bool) -> tuple[pa.Table, pa.Table | None]:
     """Long format for a chunk of (scope, report), one row per table cell (inputs and totals):
-    the Parquet table, and the CSV's (names made safe for Excel, values as plain text)."""
+    the Parquet table, and when `csv` the CSV's (names made safe for Excel, values as text)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -79,6 +80,8 @@ def _table(form: Form, chunk: list[tuple[str, Report]], year: int) -> tuple[pa.T
         "column": _spread([k[2] for k in keys], per_key),
         "value": _decimals(values, scale, all_int),
     }
+    if not csv:
+        return pa.table(columns), None
     # In Excel a name starting with "=" must not become a formula; counts print as 12, not
     # 12.0000, amounts keep their places.
     text = pc.replace_substring_regex(columns["value"].cast(pa.string()), pattern=r"\.0+$", replacement="")
@@ -86,9 +89,9 @@ def _table(form: Form, chunk: list[tuple[str, Report]], year: int) -> tuple[pa.T
         **columns,
         "unit_code": _spread([csv_safe(v) for v in codes], per_report),
         "unit_name": _spread([csv_safe(v) for v in names], per_report),
-        "value": text,
     }
-    return pa.table(columns), pa.table(shown)
+    plain = {name: array.cast(pa.string()) for name, array in shown.items() if name not in ("year", "value")}
+    return pa.table(columns), pa.table({**shown, **plain, "value": text})
 
 
 def write_values(form: Form, units: Iterable[Report], district: Report, parquet: Path, csv: Path | None) -> None:
@@ -107,11 +110,11 @@ def write_values(form: Form, units: Iterable[Report], district: Report, parquet:
             csv_handle.write("\ufeff".encode())  # the byte order mark makes Excel read UTF-8 Chinese text
         parquet_tmp = stack.enter_context(atomic_path(parquet))
         for chunk in _chunks(scoped, CHUNK_UNITS):
-            table, text = _table(form, chunk, district.year)
+            table, text = _table(form, chunk, district.year, csv_handle is not None)
             if parquet_writer is None:
                 parquet_writer = stack.enter_context(pq.ParquetWriter(parquet_tmp, table.schema))
             parquet_writer.write_table(table)
-            if csv_handle is not None:
+            if csv_handle is not None and text is not None:
                 if csv_writer is None:
                     options = pacsv.WriteOptions(quoting_style="needed")
                     csv_writer = stack.enter_context(pacsv.CSVWriter(csv_handle, text.schema, write_options=options))

@@ -4,11 +4,14 @@ The same rule source as `rules.check`: the computed cells' terms (`recompute_pla
 rule instances the definition expands to, evaluated on a units × cells matrix of integers
 instead of report by report. It only decides which reports break some rule; those go through
 `check_report` for their findings, so messages, cells and expected values have one
-implementation. A form with amounts (decimal columns) or a value that does not fit an int64
-takes the report-by-report path: the matrix is exact or not used.
+implementation. Amounts (decimal columns) are held in units of the finest place; a value
+finer than that, or too large for an int64, sends the whole batch down the report-by-report
+path: the matrix is exact or not used.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import numpy as np
 
@@ -17,9 +20,9 @@ from tianbao.form.query import Form
 from tianbao.report import Report
 from tianbao.rules.check import check_report, recompute, recompute_plan
 
-# Far below int64's limit even summed over every cell of a table; larger values (not from a
-# checked workbook) take the exact report-by-report path.
-MAX_EXACT = 10**12
+# In units of the finest decimal place: far below int64's limit even summed over every cell
+# of a table; larger values (not from a checked workbook) take the exact report-by-report path.
+MAX_EXACT = 10**15
 
 
 def recheck_many(form: Form, reports: list[Report]) -> list[bool]:
@@ -32,44 +35,58 @@ def recheck_many(form: Form, reports: list[Report]) -> list[bool]:
             recompute(form, report.tables)
             failing.append(bool(check_report(form, report)))
         return failing
-    values, index = matrix
+    values, index, scale = matrix
+    amounts = {(t.id, c.id) for t in form.tables for c in t.columns if c.type == "decimal"}
+    exponent = len(str(scale)) - 1
     for table_id, row_id, column_id, terms in recompute_plan(form):
         target = index[(table_id, row_id, column_id)]
         values[:, target] = values[:, [index[(table_id, r, c)] for r, c in terms]].sum(axis=1)
-        totals = values[:, target].tolist()
+        scaled = values[:, target].tolist()
+        totals = ([Decimal(v).scaleb(-exponent) for v in scaled] if (table_id, column_id) in amounts
+                  else [v // scale for v in scaled])
         for report, total in zip(reports, totals, strict=True):
             report.tables[table_id][row_id][column_id] = total
-    return _failing(form, reports, values, index)
+    return _failing(form, reports, values, index, scale)
 
 
-def _matrix(form: Form, reports: list[Report]) -> tuple[np.ndarray, dict[tuple[str, str, str], int]] | None:
-    """Every table value of every report as int64, or None when the matrix would not be exact."""
-    if any(column.type == "decimal" for table in form.tables for column in table.columns):
-        return None
+def _matrix(form: Form, reports: list[Report]) -> tuple[np.ndarray, dict[tuple[str, str, str], int], int] | None:
+    """Every table value of every report as an int64 in units of the finest decimal place
+    (amounts of 4 places: 1 = 0.0001), or None when that would not be exact."""
+    scale = 10 ** max((c.places for t in form.tables for c in t.columns if c.type == "decimal"), default=0)
     keys = [(t.id, r, c) for t in form.tables for r, c in form.table_value_keys(t)]
     index = {key: i for i, key in enumerate(keys)}
+    decimal_columns = {(t.id, c.id) for t in form.tables for c in t.columns if c.type == "decimal"}
     inputs = [key for key in keys if not form.is_computed(*key)]
-    columns = [index[key] for key in inputs]
+    amounts = [i for i, (t, _, c) in enumerate(inputs) if (t, c) in decimal_columns]
+    counts = [i for i, (t, _, c) in enumerate(inputs) if (t, c) not in decimal_columns]
     values = np.zeros((len(reports), len(keys)), dtype=np.int64)
     rows = [[report.tables[t][r][c] for t, r, c in inputs] for report in reports]
     if not rows:
-        return values, index
+        return values, index, scale
+    for row in rows:
+        for i in amounts:
+            scaled = Decimal(row[i]) * scale
+            if scaled != scaled.to_integral_value():  # finer than the column's places
+                return None
+            row[i] = int(scaled)
     try:
         block = np.array(rows, dtype=np.int64)
     except (OverflowError, TypeError, ValueError):
         return None
+    block[:, counts] *= scale
     if np.abs(block).max(initial=0) > MAX_EXACT:
         return None
-    values[:, columns] = block
-    return values, index
+    values[:, [index[key] for key in inputs]] = block
+    return values, index, scale
 
 
-def _side(terms: tuple[Term, ...], values: np.ndarray, index: dict[tuple[str, str, str], int]) -> np.ndarray | None:
+def _side(terms: tuple[Term, ...], values: np.ndarray, index: dict[tuple[str, str, str], int],
+          scale: int) -> np.ndarray | None:
     total = np.zeros(values.shape[0], dtype=np.int64)
     for term in terms:
         if term.ref is None:
-            constant = term.sign * term.constant
-            if constant != int(constant):  # a fractional constant: not for integer arithmetic
+            constant = term.sign * Decimal(term.constant) * scale
+            if constant != constant.to_integral_value():  # finer than the matrix's unit
                 return None
             total += int(constant)
         else:
@@ -78,7 +95,7 @@ def _side(terms: tuple[Term, ...], values: np.ndarray, index: dict[tuple[str, st
 
 
 def _failing(form: Form, reports: list[Report], values: np.ndarray,
-             index: dict[tuple[str, str, str], int]) -> list[bool]:
+             index: dict[tuple[str, str, str], int], scale: int) -> list[bool]:
     failing = np.zeros(len(reports), dtype=bool)
     for rule in form.spec.rules:
         applies = np.ones(len(reports), dtype=bool)
@@ -88,8 +105,8 @@ def _failing(form: Form, reports: list[Report], values: np.ndarray,
             applies = np.array([r.field_value(form, section, rule.when.field) in accepted for r in reports],
                                dtype=bool)
         for instance in expand_rule(form, rule):
-            left = _side(instance.left, values, index)
-            right = _side(instance.right, values, index)
+            left = _side(instance.left, values, index, scale)
+            right = _side(instance.right, values, index, scale)
             if left is None or right is None:  # evaluate this rule report by report, exactly
                 failing |= applies & np.array([_breaks(form, r, rule.id) for r in reports], dtype=bool)
                 continue

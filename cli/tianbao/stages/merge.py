@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -349,6 +350,23 @@ def merge(
     skip = [outdir / name for name in OUTPUTS] if outdir else []
     files = collect_inputs(inputs, skip, nothing_found="没有找到要汇总的报告文件（.json 报告或 .xlsx 工作簿）")
     submissions = read_submissions(files, form, roster, options.year, options.limits)
+    with settled_heap():
+        return _merge_loaded(form, submissions, expected, unit, options)
+
+
+@contextmanager
+def settled_heap() -> Iterator[None]:
+    """Ten thousand loaded reports live to the end: keep the cyclic collector from rescanning
+    them each time the merge (or the writing of its files) allocates; undone afterwards."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _merge_loaded(form: Form, submissions: list[Submission], expected: list[RosterUnit],
+                  unit: Unit, options: MergeOptions) -> MergeResult:
     year = settle_year(submissions, options.year)
     previous = load_previous(form, options.previous, year) if options.previous else None
     rule_ids = {rule.id for rule in form.spec.rules}

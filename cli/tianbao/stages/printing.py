@@ -5,7 +5,6 @@ for wrapped text written by a program; a clipped 说明 prints cut)."""
 from __future__ import annotations
 
 import math
-import unicodedata
 
 from xlsxwriter.worksheet import Worksheet
 
@@ -14,8 +13,11 @@ MAX_ROW_LINES = 26  # Excel caps a row at 409 points: longer texts continue on t
 
 
 def text_width(text: str) -> float:
-    """Width in Excel column units: a Chinese character takes two, a Latin one about one."""
-    return sum(2.0 if unicodedata.east_asian_width(ch) in "WF" else 1.1 for ch in text)
+    """Width in Excel column units: a Chinese character takes two, a Latin one about one.
+    Counted from the UTF-8 length (a Chinese character is 3 bytes, a Latin one 1), which is
+    C speed: 报送情况 measures tens of thousands of cells at 10,000 units."""
+    wide = (len(text.encode("utf-8")) - len(text)) / 2
+    return 2.0 * wide + 1.1 * (len(text) - wide)
 
 
 def text_lines(text: str, width: float) -> int:

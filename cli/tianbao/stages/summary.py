@@ -38,6 +38,7 @@ from tianbao.stages.merge import (
     SUMMARY_XLSX,
     Entry,
     MergeResult,
+    settled_heap,
 )
 from tianbao.stages.printing import LINE_HEIGHT, page_marks, print_setup, row_height, split_for_rows
 from tianbao.workbook.styles import BODY_FONT, TITLE_FONT
@@ -323,6 +324,11 @@ def write_outputs(result: MergeResult, outdir: Path, detail_limit: int = DETAIL_
     """district.json, summary.xlsx, values.parquet, and up to `detail_limit` summed units also
     detail.xlsx and values.csv, each written atomically. Beyond the limit, a detail.xlsx or
     values.csv left by an earlier run is removed: it would no longer match."""
+    with settled_heap():
+        return _write_outputs(result, outdir, detail_limit)
+
+
+def _write_outputs(result: MergeResult, outdir: Path, detail_limit: int) -> list[Path]:
     units = [e.report for e in result.summed if e.report is not None]
     small = len(units) <= detail_limit
     written = [
