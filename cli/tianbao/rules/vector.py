@@ -12,6 +12,8 @@ path: the matrix is exact or not used.
 from __future__ import annotations
 
 from decimal import Decimal
+from operator import itemgetter
+from typing import Any
 
 import numpy as np
 
@@ -26,46 +28,54 @@ MAX_EXACT = 10**15
 
 
 def recheck_many(form: Form, reports: list[Report]) -> list[bool]:
-    """Recompute every report's totals (written back into it) and say, per report, whether
-    some assertion rule fails on it."""
-    matrix = _matrix(form, reports)
-    if matrix is None:
+    """Recompute every report's totals (a stored total that differs is overwritten) and say,
+    per report, whether some assertion rule fails on it."""
+    scale = 10 ** max((c.places for t in form.tables for c in t.columns if c.type == "decimal"), default=0)
+    keys = [(t.id, r, c) for t in form.tables for r, c in form.table_value_keys(t)]
+    computed = [key for key in keys if form.is_computed(*key)]
+    inputs = [key for key in keys if not form.is_computed(*key)]
+    amounts = {(t.id, c.id) for t in form.tables for c in t.columns if c.type == "decimal"}
+    given = _scaled(inputs, reports, scale, amounts)
+    stored = _scaled(computed, reports, scale, amounts)
+    if given is None:
         failing = []
         for report in reports:
             recompute(form, report.tables)
             failing.append(bool(check_report(form, report)))
         return failing
-    values, index, scale = matrix
-    amounts = {(t.id, c.id) for t in form.tables for c in t.columns if c.type == "decimal"}
-    exponent = len(str(scale)) - 1
+    index = {key: i for i, key in enumerate(keys)}
+    values = np.zeros((len(reports), len(keys)), dtype=np.int64)
+    values[:, [index[key] for key in inputs]] = given
     for table_id, row_id, column_id, terms in recompute_plan(form):
-        target = index[(table_id, row_id, column_id)]
-        values[:, target] = values[:, [index[(table_id, r, c)] for r, c in terms]].sum(axis=1)
-        scaled = values[:, target].tolist()
-        totals = ([Decimal(v).scaleb(-exponent) for v in scaled] if (table_id, column_id) in amounts
-                  else [v // scale for v in scaled])
-        for report, total in zip(reports, totals, strict=True):
-            report.tables[table_id][row_id][column_id] = total
+        values[:, index[(table_id, row_id, column_id)]] = values[:, [index[(table_id, r, c)] for r, c in terms]].sum(
+            axis=1
+        )
+    # Write back only the totals a report stated wrongly: rewriting 340,000 correct ones cost
+    # more than the whole re-check.
+    sums = values[:, [index[key] for key in computed]]
+    stale = np.ones_like(sums, dtype=bool) if stored is None else sums != stored
+    exponent = len(str(scale)) - 1
+    for unit, column in zip(*np.nonzero(stale), strict=True):
+        table_id, row_id, column_id = computed[column]
+        total = int(sums[unit, column])
+        reports[unit].tables[table_id][row_id][column_id] = (
+            Decimal(total).scaleb(-exponent) if (table_id, column_id) in amounts else total // scale
+        )
     return _failing(form, reports, values, index, scale)
 
 
-def _matrix(form: Form, reports: list[Report]) -> tuple[np.ndarray, dict[tuple[str, str, str], int], int] | None:
-    """Every table value of every report as an int64 in units of the finest decimal place
-    (amounts of 4 places: 1 = 0.0001), or None when that would not be exact."""
-    scale = 10 ** max((c.places for t in form.tables for c in t.columns if c.type == "decimal"), default=0)
-    keys = [(t.id, r, c) for t in form.tables for r, c in form.table_value_keys(t)]
-    index = {key: i for i, key in enumerate(keys)}
-    decimal_columns = {(t.id, c.id) for t in form.tables for c in t.columns if c.type == "decimal"}
-    inputs = [key for key in keys if not form.is_computed(*key)]
-    amounts = [i for i, (t, _, c) in enumerate(inputs) if (t, c) in decimal_columns]
-    counts = [i for i, (t, _, c) in enumerate(inputs) if (t, c) not in decimal_columns]
-    values = np.zeros((len(reports), len(keys)), dtype=np.int64)
-    rows = [[report.tables[t][r][c] for t, r, c in inputs] for report in reports]
-    if not rows:
-        return values, index, scale
+def _scaled(keys: list[tuple[str, str, str]], reports: list[Report], scale: int,
+            amounts: set[tuple[str, str]]) -> np.ndarray | None:
+    """The reports' values at `keys` as int64 in units of the finest decimal place (amounts of
+    4 places: 1 = 0.0001), or None when that would not be exact."""
+    if not reports or not keys:
+        return np.zeros((len(reports), len(keys)), dtype=np.int64)
+    decimal_at = [i for i, (t, _, c) in enumerate(keys) if (t, c) in amounts]
+    count_at = [i for i, (t, _, c) in enumerate(keys) if (t, c) not in amounts]
+    rows = _input_rows(keys, reports)
     for row in rows:
-        for i in amounts:
-            scaled = Decimal(row[i]) * scale
+        for i in decimal_at:
+            scaled = Decimal(row[i]) * scale  # type: ignore[arg-type]
             if scaled != scaled.to_integral_value():  # finer than the column's places
                 return None
             row[i] = int(scaled)
@@ -73,11 +83,31 @@ def _matrix(form: Form, reports: list[Report]) -> tuple[np.ndarray, dict[tuple[s
         block = np.array(rows, dtype=np.int64)
     except (OverflowError, TypeError, ValueError):
         return None
-    block[:, counts] *= scale
+    block[:, count_at] *= scale
     if np.abs(block).max(initial=0) > MAX_EXACT:
         return None
-    values[:, [index[key] for key in inputs]] = block
-    return values, index, scale
+    return block
+
+
+def _input_rows(inputs: list[tuple[str, str, str]], reports: list[Report]) -> list[list[object]]:
+    """Each report's input values in `inputs` order, picked a table row at a time (itemgetter
+    runs in C: 1.7 million values at 10,000 reports)."""
+    groups: list[tuple[str, str, Any]] = []
+    for table_id, row_id, column_id in inputs:
+        if groups and groups[-1][:2] == (table_id, row_id):
+            groups[-1][2].append(column_id)
+        else:
+            groups.append((table_id, row_id, [column_id]))
+    picks = [(t, r, itemgetter(*cols) if len(cols) > 1 else (lambda row, c=cols[0]: (row[c],)))
+             for t, r, cols in groups]
+    rows = []
+    for report in reports:
+        tables = report.tables
+        row: list[object] = []
+        for table_id, row_id, pick in picks:
+            row.extend(pick(tables[table_id][row_id]))
+        rows.append(row)
+    return rows
 
 
 def _side(terms: tuple[Term, ...], values: np.ndarray, index: dict[tuple[str, str, str], int],

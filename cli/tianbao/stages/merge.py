@@ -21,7 +21,7 @@ from tianbao.errors import FormMismatch, ReportLoadError, UserError
 from tianbao.form import Form
 from tianbao.io.inputs import collect_inputs
 from tianbao.io.names import shown_name
-from tianbao.io.reports import load_report
+from tianbao.io.reports import parse_report
 from tianbao.io.roster import Roster, RosterUnit, load_roster
 from tianbao.io.values import VALUES_CSV, VALUES_PARQUET
 from tianbao.report import Finding, Report, SourceEntry, Unit, stamp
@@ -198,7 +198,7 @@ def read_report_file(path: Path, form: Form) -> Submission:
         return Submission(path, "", None, problem=f"{shown_name(path.name)}：无法读取文件（{exc.strerror}）")
     sha256 = hashlib.sha256(data).hexdigest()
     try:
-        report = load_report(path, form)
+        report = parse_report(data, shown_name(path.name), form)  # the bytes hashed, not a second read
     except FormMismatch as exc:
         raise UserError(f"{exc}。请移除这个文件，或用 --form 指定它的表单") from exc
     except ReportLoadError as exc:
