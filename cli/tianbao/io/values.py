@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
-from itertools import islice
+from itertools import chain, islice
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,27 @@ COLUMNS = ("unit_code", "unit_name", "scope", "year", "table", "row", "column", 
 CHUNK_UNITS = 1000
 
 
+def picked_values(keys: list[tuple[str, str, str]], reports: list[Report]) -> list[list[Any]]:
+    """Each report's table values at `keys` (table, row, column), picked a table row at a time
+    (itemgetter runs in C: 2.3 million values at 10,000 reports)."""
+    groups: list[tuple[str, str, Any]] = []
+    for table_id, row_id, column_id in keys:
+        if groups and groups[-1][:2] == (table_id, row_id):
+            groups[-1][2].append(column_id)
+        else:
+            groups.append((table_id, row_id, [column_id]))
+    picks = [(t, r, itemgetter(*cols) if len(cols) > 1 else (lambda row, c=cols[0]: (row[c],)))
+             for t, r, cols in groups]
+    rows = []
+    for report in reports:
+        tables = report.tables
+        row: list[Any] = []
+        for table_id, row_id, pick in picks:
+            row.extend(pick(tables[table_id][row_id]))
+        rows.append(row)
+    return rows
+
+
 def _chunks(reports: Iterable[tuple[str, Report]], size: int) -> Iterator[list[tuple[str, Report]]]:
     iterator = iter(reports)
     while chunk := list(islice(iterator, size)):
@@ -38,11 +60,17 @@ def _chunks(reports: Iterable[tuple[str, Report]], size: int) -> Iterator[list[t
 
 
 def _spread(labels: list[str], indices: np.ndarray) -> pa.Array:
-    """Labels spread over the rows as a dictionary column (no Python string per row; Parquet
-    stores it dictionary-encoded, and readers see plain strings or categories)."""
+    """Labels spread over the rows as a dictionary column (no Python string per row). Repeated
+    labels are merged first: Parquet keeps a dictionary of distinct values only, and writes a
+    column plain (three times the size) when the dictionary repeats itself."""
+    import numpy as np
     import pyarrow as pa
 
-    return pa.DictionaryArray.from_arrays(pa.array(indices), pa.array(labels, pa.string()))
+    distinct = list(dict.fromkeys(labels))
+    if len(distinct) < len(labels):
+        position = {label: i for i, label in enumerate(distinct)}
+        indices = np.array([position[label] for label in labels], dtype=np.int32)[indices]
+    return pa.DictionaryArray.from_arrays(pa.array(indices), pa.array(distinct, pa.string()))
 
 
 def _decimals(values: list[Any], scale: int, all_int: bool) -> pa.Array:
@@ -66,7 +94,7 @@ def _table(form: Form, chunk: list[tuple[str, Report]], year: int, csv: bool) ->
     scale = max((c.places for t in form.tables for c in t.columns), default=0)
     per_report = np.repeat(np.arange(len(chunk), dtype=np.int32), len(keys))
     per_key = np.tile(np.arange(len(keys), dtype=np.int32), len(chunk))
-    values = [report.tables[t][r][c] for _, report in chunk for t, r, c in keys]
+    values = list(chain.from_iterable(picked_values(keys, [report for _, report in chunk])))
     all_int = not any(column.type == "decimal" for t in form.tables for column in t.columns)
     codes = [r.unit.code for _, r in chunk]
     names = [r.unit.name for _, r in chunk]
