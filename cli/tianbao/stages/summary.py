@@ -71,7 +71,7 @@ def printed_sections(form: Form, result: MergeResult) -> frozenset[str]:
     return frozenset(kept)
 
 
-def render_summary(result: MergeResult, detail_note: str = "") -> bytes:
+def render_summary(result: MergeResult, note: str = "") -> bytes:
     form = result.form
     locked = {(cell.section, cell.key) for cell in form.input_cells}
     printed = printed_sections(form, result)
@@ -82,7 +82,7 @@ def render_summary(result: MergeResult, detail_note: str = "") -> bytes:
     book = FormWorkbook(form, result.district, options)
     styles = _Styles(book, f"{result.district.unit.name}{result.district.year}年度报告汇总")
     # 报送情况 first: it is read (and printed) first.
-    _status_sheet(book.add_sheet(STATUS_SHEET, first=True), styles, result, detail_note)
+    _status_sheet(book.add_sheet(STATUS_SHEET, first=True), styles, result, note)
     book.write_form()
     if identity.id not in printed:
         book.sheets[identity.sheet].hide()
@@ -134,7 +134,7 @@ STATUS_HEADERS = ("序号", "单位代码", "单位名称", "状态", "计入汇
 STATUS_WIDTHS = (5, 11, 22, 10, 6, 5, 5, 20, 16, 14, 44)
 
 
-def _status_sheet(sheet: Worksheet, styles: _Styles, result: MergeResult, detail_note: str) -> None:
+def _status_sheet(sheet: Worksheet, styles: _Styles, result: MergeResult, note: str) -> None:
     last_col = len(STATUS_HEADERS) - 1
     for col, width in enumerate(STATUS_WIDTHS):
         sheet.set_column(col, col, width)
@@ -142,7 +142,7 @@ def _status_sheet(sheet: Worksheet, styles: _Styles, result: MergeResult, detail
     sheet.merge_range(0, 0, 0, last_col, f"{district.unit.name}{district.year}年度报告报送情况", styles.title)
     sheet.set_row(0, 30)
     counts = "，".join(f"{s} {n}" for s in STATUS_ORDER if (n := result.count(s)))
-    line = f"共 {len(result.entries)} 行：{counts}。计入汇总 {len(result.summed)} 个单位。{detail_note}"
+    line = f"共 {len(result.entries)} 行：{counts}。计入汇总 {len(result.summed)} 个单位。{note}"
     sheet.merge_range(1, 0, 1, last_col, line, styles.note)
     sheet.set_row(1, row_height([(line, sum(STATUS_WIDTHS))]))
     header_row = 3
