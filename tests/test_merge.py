@@ -552,10 +552,10 @@ def test_a_form_without_summary_hints_merges_without_chart(form: Form, tmp_path:
 # On paper
 
 
-def pdf_text(pdf: Path, layout: bool) -> str:
+def pdf_text(pdftotext: str, pdf: Path, layout: bool) -> str:
     import subprocess
 
-    args = ["pdftotext", *(["-layout"] if layout else []), str(pdf), "-"]
+    args = [pdftotext, *(["-layout"] if layout else []), str(pdf), "-"]
     return subprocess.run(args, capture_output=True, check=True).stdout.decode("utf-8")
 
 
@@ -577,13 +577,13 @@ def test_summary_prints_on_eight_pages_with_every_text_whole(
     assert len(pages) <= 8
     for page in pages:  # A4, either way round
         assert sorted(round(float(x)) for x in page.mediabox.upper_right) == [595, 842]
-    laid_out = pdf_text(pdf, layout=True)
+    laid_out = pdf_text(pdftotext, pdf, layout=True)
     for whole in ("某某区2025年度报告报送情况", "哈希（前12位）", "催报名单（尚未报送合格报告的单位，共 2 个）",
                   "某某区2025年度各单位文字材料", "第 1 页，共 ", "丁街道", "戊办", "乙局"):
         assert whole in laid_out
     assert "填表说明" not in laid_out and "/5000" not in laid_out  # no filling aids
     assert shown_time(next(e for e in result.entries if e.code == "U1").submission.imported_at) in laid_out
-    flat = "".join(pdf_text(pdf, layout=False).split())
+    flat = "".join(pdf_text(pdftotext, pdf, layout=False).split())
     longest = max((e.note for e in result.entries), key=len)
     assert len(longest) > 40 and "".join(longest.split()) in flat
     longtext = next(f for s in form.field_sections for f in s.fields if f.type == "longtext")
