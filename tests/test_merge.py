@@ -30,7 +30,9 @@ from tianbao.io.reports import load_report
 from tianbao.report import Finding, Provenance, Report, Review, Unit, empty_report
 from tianbao.rules.check import check_report, recompute
 from tianbao.stages.batch import FINDINGS_XLSX
+from tianbao.stages.detail import HEADER_ROWS, detail_columns
 from tianbao.stages.merge import (
+    DETAIL_XLSX,
     DISTRICT_JSON,
     STATUS_DUPLICATE,
     STATUS_INVALID,
@@ -45,16 +47,9 @@ from tianbao.stages.merge import (
     MergeOptions,
     MergeResult,
     merge,
-    numeric_fields,
 )
-from tianbao.stages.summary import (
-    DETAIL_SHEET,
-    FIRST_DATA_ROW,
-    STATUS_SHEET,
-    TEXTS_SHEET,
-    detail_columns,
-    write_outputs,
-)
+from tianbao.stages.summary import STATUS_SHEET, TEXTS_SHEET, write_outputs
+from tianbao.stages.sums import numeric_fields
 
 YEAR = 2025
 
@@ -238,7 +233,10 @@ def test_include_invalid_sums_the_failing_unit_but_still_lists_it(form: Form, di
     assert any(f.is_error for f in result.district.findings)  # the rule fails on the sums too
 
 
-def test_outputs_round_trip_and_neutralise_text(form: Form, district: dict, tmp_path: Path) -> None:
+def test_outputs_round_trip_and_neutralise_text(
+    form: Form, district: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tianbao.io.values.CHUNK_UNITS", 2)  # values files written in two chunks
     inputs = {p: p.read_bytes() for p in district["inbox"].iterdir()}
     result = run_merge(form, district, tmp_path)
     outdir = tmp_path / "out"
@@ -286,21 +284,29 @@ def test_summary_workbook_contents(form: Form, district: dict, tmp_path: Path) -
     for computed in form.computed_cells.values():
         assert str(book[computed.sheet][computed.a1].value).startswith("=")
 
-    detail = book[DETAIL_SHEET]
-    columns = detail_columns(form)
+    assert "填表说明" not in book.sheetnames  # nobody fills the summary in
+    assert book.sheetnames[0] == STATUS_SHEET
+    assert all(not str(c.value).startswith("=LEN(") for ws in book for row in ws.iter_rows() for c in row)
+
+    detail = openpyxl.load_workbook(tmp_path / "out" / DETAIL_XLSX)
     summed = [e for e in result.entries if e.summed]
-    assert [detail.cell(FIRST_DATA_ROW + 1 + i, 1).value for i in range(len(summed))] == ["U1", "U2", "U3"]
-    name_cell = detail.cell(FIRST_DATA_ROW + 1, 2)
-    assert name_cell.value == district["names"]["U1"] and name_cell.data_type == "s"  # text, not a formula
-    total_row = FIRST_DATA_ROW + 1 + len(summed)
-    assert detail.cell(total_row, 1).value == "合计"
-    for index, column in enumerate(columns):
-        formula = detail.cell(total_row, 4 + index).value
-        assert formula.startswith("=SUM(")
-        unit_value = detail.cell(FIRST_DATA_ROW + 1, 4 + index).value
-        assert unit_value == pytest.approx(float(column.value(summed[0].report) or 0))
-        assert detail.cell(3, 4 + index).value == column.label
-    assert detail.auto_filter.ref
+    columns = detail_columns(form)
+    assert detail.sheetnames == list(dict.fromkeys(c.sheet for c in columns))
+    for sheet_name in detail.sheetnames:
+        sheet = detail[sheet_name]
+        mine = [c for c in columns if c.sheet == sheet_name]
+        assert [sheet.cell(HEADER_ROWS + 1 + i, 1).value for i in range(len(summed))] == ["U1", "U2", "U3"]
+        name_cell = sheet.cell(HEADER_ROWS + 1, 2)
+        assert name_cell.value == district["names"]["U1"] and name_cell.data_type == "s"  # text, not a formula
+        total_row = HEADER_ROWS + 1 + len(summed)
+        assert sheet.cell(total_row, 1).value == "合计"
+        for index, column in enumerate(mine):
+            assert sheet.cell(total_row, 3 + index).value.startswith("=SUM(")
+            unit_value = sheet.cell(HEADER_ROWS + 1, 3 + index).value
+            assert unit_value == pytest.approx(float(column.value(summed[0].report) or 0))
+            assert sheet.cell(HEADER_ROWS, 3 + index).value == column.label
+        assert sheet.auto_filter.ref
+        assert sheet.print_title_rows == "$1:$2"
 
     status = book[STATUS_SHEET]
     cells = [c for row in status.iter_rows(values_only=True) for c in row if c is not None]
@@ -327,11 +333,14 @@ def test_summary_recalculates_in_libreoffice(form: Form, district: dict, tmp_pat
     for (table_id, row_id, column_id), computed in form.computed_cells.items():
         value = book[computed.sheet][computed.a1].value
         assert value == pytest.approx(float(result.district.tables[table_id][row_id][column_id]))
-    detail = book[DETAIL_SHEET]
-    total_row = FIRST_DATA_ROW + 1 + len(result.summed)
-    for index, column in enumerate(detail_columns(form)):
-        expected = column.value(result.district)
-        assert detail.cell(total_row, 4 + index).value == pytest.approx(float(expected or 0))
+    detail = openpyxl.load_workbook(convert(tmp_path / "out" / DETAIL_XLSX, "xlsx", tmp_path / "lo"), data_only=True)
+    total_row = HEADER_ROWS + 1 + len(result.summed)
+    for sheet_name in detail.sheetnames:
+        mine = [c for c in detail_columns(form) if c.sheet == sheet_name]
+        for index, column in enumerate(mine):
+            assert detail[sheet_name].cell(total_row, 3 + index).value == pytest.approx(
+                float(column.value(result.district) or 0)
+            )
     checks = [cell for rule in form.spec.rules if rule.check for cell in rule.check.cells]
     rule_sheets = {cell: rule.check.sheet for rule in form.spec.rules if rule.check for cell in rule.check.cells}
     assert all(book[rule_sheets[c]][c].value == "✓" for c in checks)
@@ -533,8 +542,150 @@ def test_a_form_without_summary_hints_merges_without_chart(form: Form, tmp_path:
     roster = write_roster(tmp_path / "roster.csv", units, unit_level(bare))
     result = merge(bare, [inbox], roster, MergeOptions(unit_name="某某区"), tmp_path / "out")
     write_outputs(result, tmp_path / "out")
-    book = openpyxl.load_workbook(tmp_path / "out" / SUMMARY_XLSX)
-    assert DETAIL_SHEET in book.sheetnames
+    assert (tmp_path / "out" / DETAIL_XLSX).is_file()
     with zipfile.ZipFile(tmp_path / "out" / SUMMARY_XLSX) as package:
         assert not any("chart" in name for name in package.namelist())
     assert key_rows_table(result) is None
+
+
+# ---------------------------------------------------------------------------------------
+# On paper
+
+
+def pdf_text(pdftotext: str, pdf: Path, layout: bool) -> str:
+    import subprocess
+
+    args = [pdftotext, *(["-layout"] if layout else []), str(pdf), "-"]
+    return subprocess.run(args, capture_output=True, check=True).stdout.decode("utf-8")
+
+
+@pytest.mark.slow
+def test_summary_prints_on_eight_pages_with_every_text_whole(
+    form: Form, district: dict, tmp_path: Path, soffice: str, pdftotext: str
+) -> None:
+    """The 5-unit summary through LibreOffice to PDF: at most 8 A4 pages; titles, headers and
+    names on one line each; the longest 说明 whole (wrapped, not cut); local times."""
+    from pypdf import PdfReader
+
+    from tianbao.io.times import shown_time
+    from tianbao.stages.office import convert
+
+    result = run_merge(form, district, tmp_path)
+    write_outputs(result, tmp_path / "out")
+    pdf = convert(tmp_path / "out" / SUMMARY_XLSX, "pdf", tmp_path / "pdf")
+    pages = PdfReader(pdf).pages
+    assert len(pages) <= 8
+    for page in pages:  # A4, either way round
+        assert sorted(round(float(x)) for x in page.mediabox.upper_right) == [595, 842]
+    laid_out = pdf_text(pdftotext, pdf, layout=True)
+    for whole in ("某某区2025年度报告报送情况", "哈希（前12位）", "催报名单（尚未报送合格报告的单位，共 2 个）",
+                  "某某区2025年度各单位文字材料", "第 1 页，共 ", "丁街道", "戊办", "乙局"):
+        assert whole in laid_out
+    assert "填表说明" not in laid_out and "/5000" not in laid_out  # no filling aids
+    assert shown_time(next(e for e in result.entries if e.code == "U1").submission.imported_at) in laid_out
+    flat = "".join(pdf_text(pdftotext, pdf, layout=False).split())
+    longest = max((e.note for e in result.entries), key=len)
+    assert len(longest) > 40 and "".join(longest.split()) in flat
+    longtext = next(f for s in form.field_sections for f in s.fields if f.type == "longtext")
+    assert f"丁街道的{longtext.label}" in flat
+
+
+def test_long_texts_continue_over_rows_that_fit_and_lose_nothing() -> None:
+    from tianbao.stages.printing import MAX_ROW_LINES, split_for_rows, text_lines
+
+    paragraph = "本年度依法依规做好政府信息公开工作，" * 40  # 720 characters, one paragraph
+    text = "\n".join([paragraph, "短段落。", paragraph * 3, "结尾。"])  # about 3,600 characters
+    pieces = split_for_rows(text, 54)
+    assert [len(p) for p in pieces] == [695, 30, 695, 695, 695, 79]  # 26 lines of 26.75 characters at most
+    assert all(text_lines(piece, 54) <= MAX_ROW_LINES for piece in pieces)
+    assert "".join(p.replace("\n", "") for p in pieces) == text.replace("\n", "")
+    assert split_for_rows("", 54) == [""]
+    assert split_for_rows("一段。", 54) == ["一段。"]
+
+
+def test_beyond_the_detail_limit_the_drill_down_is_in_parquet_only(form: Form, district: dict, tmp_path: Path) -> None:
+    """Over --detail-limit summed units: no detail.xlsx or values.csv (a stale one from an
+    earlier run is removed), values.parquet complete, and 报送情况 says where the numbers are."""
+    import inspect
+
+    from tianbao.cli.app import merge_command
+    from tianbao.stages.detail import DETAIL_LIMIT
+
+    assert inspect.signature(merge_command).parameters["detail_limit"].default == DETAIL_LIMIT
+    result = run_merge(form, district, tmp_path)
+    outdir = tmp_path / "out"
+    names = [p.name for p in write_outputs(result, outdir, detail_limit=3)]
+    assert names == [DISTRICT_JSON, SUMMARY_XLSX, VALUES_PARQUET, VALUES_CSV, DETAIL_XLSX]
+    names = [p.name for p in write_outputs(result, outdir, detail_limit=2)]
+    assert names == [DISTRICT_JSON, SUMMARY_XLSX, VALUES_PARQUET]
+    assert sorted(p.name for p in outdir.iterdir()) == sorted(names)
+    assert len(pd.read_parquet(outdir / VALUES_PARQUET)) == len(value_keys(form)) * 4
+    line = openpyxl.load_workbook(outdir / SUMMARY_XLSX)[STATUS_SHEET]["A2"].value
+    assert line.endswith("单位数超过 2 个，分单位明细只写入 values.parquet（可用 DuckDB 等工具查询），"
+                         "不再生成 detail.xlsx 和 values.csv。")
+
+
+# ---------------------------------------------------------------------------------------
+# Analysts: the DuckDB example of docs/用户手册.md, run as written
+
+
+def documented_queries() -> list[str]:
+    manual = (Path(__file__).resolve().parents[1] / "docs" / "用户手册.md").read_text(encoding="utf-8")
+    after = manual.split("<!-- duckdb-example:", 1)[1]
+    return [block.split("```", 1)[0] for block in after.split("```sql\n")[1:3]]
+
+
+@pytest.mark.slow
+def test_documented_duckdb_queries_read_values_parquet_of_several_years(
+    form: Form, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    units = [("U1", "甲局", ""), ("U2", "乙局", ""), ("U3", "丙镇", "")]
+    roster = write_roster(tmp_path / "roster.csv", units, unit_level(form))
+    new_total: dict[tuple[int, str], int] = {}
+    for year in (2024, 2025):
+        inbox = tmp_path / f"in{year}"
+        for seed, (code, name, _) in enumerate(units):
+            report = make_unit(form, code, name, seed + year, year=year)
+            new_total[(year, code)] = report.tables["t3"]["new"]["total"]
+            save(report, inbox)
+        result = merge(form, [inbox], roster, MergeOptions(unit_name="某某区"), tmp_path / "汇总" / str(year))
+        write_outputs(result, tmp_path / "汇总" / str(year))
+    monkeypatch.chdir(tmp_path)
+    by_year, change = documented_queries()
+    assert duckdb.sql(by_year).fetchall() == [
+        (year, sum(v for (y, _), v in new_total.items() if y == year)) for year in (2024, 2025)
+    ]
+    expected = sorted(
+        ((code, name, new_total[(2025, code)] - new_total[(2024, code)]) for code, name, _ in units),
+        key=lambda row: (-abs(row[2]), row[0]),
+    )
+    assert duckdb.sql(change).fetchall() == expected
+
+
+def test_rechecking_many_reports_at_once_agrees_with_one_by_one(form: Form) -> None:
+    """The merge re-checks all reports as one matrix: the same totals, and exactly the reports
+    check_report finds a failing rule on, whatever is spoiled (inputs nudged, stale totals,
+    every unit level so that conditional rules apply or not)."""
+    from tianbao.rules.vector import recheck_many
+
+    rng = random.Random(14)
+    levels = form.identity_section_choices("unit_level") or [""]
+    reports = []
+    for seed in range(60):
+        report = make_unit(form, f"U{seed}", f"单位{seed}", seed)
+        report.unit.level = levels[seed % len(levels)]
+        inputs = [c for c in form.input_cells if len(c.key) == 2]
+        for cell in rng.sample(inputs, seed % 4):  # nudge 0 to 3 inputs: some rules break
+            report.tables[cell.section][cell.key[0]][cell.key[1]] += rng.choice((1, 2, 5))
+        for table_id, row_id, column_id in list(form.computed_cells)[:seed % 3]:
+            report.tables[table_id][row_id][column_id] = 999  # a stale stored total
+        reports.append(report)
+    one_by_one = [r.model_copy(deep=True) for r in reports]
+    expected = []
+    for report in one_by_one:
+        recompute(form, report.tables)
+        expected.append(bool(check_report(form, report)))
+    assert recheck_many(form, reports) == expected
+    assert 0 < sum(expected) < len(expected)  # both kinds are there
+    assert [r.tables for r in reports] == [r.tables for r in one_by_one]

@@ -486,6 +486,11 @@ def merge_command(
         typer.Option("--text", help="本级报告的文字部分：用 tianbao new 生成并填好的工作簿，"
                      "或按年报提纲写的 .docx/.md"),
     ] = None,
+    detail_limit: Annotated[
+        int, typer.Option("--detail-limit", min=0,
+                          help="计入汇总的单位不超过此数时，另写分单位明细 detail.xlsx 和 values.csv；"
+                               "超过时分单位数据只写入 values.parquet")
+    ] = 1000,
     limit: LimitOption = None,
     form: FormOption = None,
     collection_dir: collection.CollectionOption = None,
@@ -500,7 +505,7 @@ def merge_command(
         from tianbao.collection import workflow
         from tianbao.collection.folder import MERGED, open_collection
         from tianbao.stages.merge import MergeOptions, merge
-        from tianbao.stages.summary import write_outputs
+        from tianbao.stages.summary import detail_note, write_outputs
         from tianbao.workbook.limits import limits_from
 
         found = open_collection(collection_dir)
@@ -520,7 +525,7 @@ def merge_command(
             from tianbao.collection.narrative import apply_text
 
             apply_text(definition, result.district, text)
-        written = write_outputs(result, target)
+        written = write_outputs(result, target, detail_limit)
         workflow.record_event(found, "merged", file=written[0], detail={"summed": len(result.summed)})
         for table in status_tables(result):
             console.print(table)
@@ -533,6 +538,9 @@ def merge_command(
         if problems:
             console.print(f"[yellow]汇总数据有 {len(problems)} 项校验提示，见 {written[0].name} 的 findings[/yellow]")
         console.print(f"已写入 {target}：" + "、".join(p.name for p in written), highlight=False)
+        note = detail_note(len(result.summed), detail_limit)
+        if note:
+            console.print(note, highlight=False)
 
     run(action)
 

@@ -8,6 +8,8 @@ The same assertions become the workbook's ✓/✗ formulas in `tianbao.rules.exc
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from tianbao.form.grammar import RuleInstance, Term, expand_rule
 from tianbao.form.query import Form
 from tianbao.report import Finding, Number, Report
@@ -15,20 +17,33 @@ from tianbao.report import Finding, Number, Report
 
 def recompute(form: Form, tables: dict[str, dict[str, dict[str, Number]]]) -> None:
     """Overwrite every computed cell with the sum of its terms (nested totals resolved)."""
+    for table_id, row_id, column_id, terms in recompute_plan(form):
+        values = tables[table_id]
+        values[row_id][column_id] = sum((values[r][c] for r, c in terms), 0)
+
+
+@lru_cache(maxsize=8)
+def recompute_plan(form: Form) -> tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...]:
+    """Computed cells in an order where every total comes after the totals it adds up: made
+    once per form, so that recomputing a report is one flat loop (a merge recomputes ten
+    thousand of them)."""
     computed = form.computed_cells
-    done: set[tuple[str, str, str]] = set()
+    order: list[tuple[str, str, str, tuple[tuple[str, str], ...]]] = []
+    placed: set[tuple[str, str, str]] = set()
 
-    def value(table_id: str, row_id: str, column_id: str) -> Number:
-        key = (table_id, row_id, column_id)
-        cell = computed.get(key)
-        if cell is not None and key not in done:
-            total: Number = sum((value(table_id, r, c) for r, c in cell.terms), 0)
-            tables[table_id][row_id][column_id] = total
-            done.add(key)
-        return tables[table_id][row_id][column_id]
+    def place(key: tuple[str, str, str]) -> None:
+        if key in placed:
+            return
+        placed.add(key)
+        cell = computed[key]
+        for row_id, column_id in cell.terms:
+            if (key[0], row_id, column_id) in computed:
+                place((key[0], row_id, column_id))
+        order.append((*key, cell.terms))
 
-    for table_id, row_id, column_id in computed:
-        value(table_id, row_id, column_id)
+    for key in computed:
+        place(key)
+    return tuple(order)
 
 
 def stated_total_findings(

@@ -9,25 +9,29 @@ exactly one line of the completeness list (`Entry`), which also becomes `Report.
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 from tianbao.errors import FormMismatch, ReportLoadError, UserError
 from tianbao.form import Form
 from tianbao.io.inputs import collect_inputs
 from tianbao.io.names import shown_name
-from tianbao.io.reports import load_report
+from tianbao.io.reports import parse_report
 from tianbao.io.roster import Roster, RosterUnit, load_roster
 from tianbao.io.values import VALUES_CSV, VALUES_PARQUET
-from tianbao.report import Finding, Report, SourceEntry, Unit, empty_report, stamp
+from tianbao.report import Finding, Report, SourceEntry, Unit, stamp
 from tianbao.reviews import carry_reviews, overridden_note
-from tianbao.rules.check import check_report, recompute, year_link_findings
+from tianbao.rules.check import check_report, year_link_findings
+from tianbao.rules.vector import recheck_many
 from tianbao.stages.batch import import_many
+from tianbao.stages.intake import ImportOutcome
 from tianbao.stages.previous import load_previous
+from tianbao.stages.sums import sum_reports
 from tianbao.workbook.limits import DEFAULT_LIMITS, Limits
 
 STATUS_MISSING = "未报送"
@@ -47,8 +51,9 @@ STATUS_ORDER = (
 
 DISTRICT_JSON = "district.json"
 SUMMARY_XLSX = "summary.xlsx"
+DETAIL_XLSX = "detail.xlsx"  # the per-unit drill-down (stages.detail)
 # The files a merge writes: a rerun into the input folder never reads them back.
-OUTPUTS = (DISTRICT_JSON, SUMMARY_XLSX, VALUES_CSV, VALUES_PARQUET)
+OUTPUTS = (DISTRICT_JSON, SUMMARY_XLSX, DETAIL_XLSX, VALUES_CSV, VALUES_PARQUET)
 
 
 @dataclass
@@ -162,17 +167,27 @@ def read_submissions(paths: list[Path], form: Form, roster: Roster, year: int | 
     imported = {outcome.source: outcome for outcome, _json in import_many(others, form, roster=roster, year=year,
                                                                           limits=limits)}
     submissions = []
-    for path in paths:
-        outcome = imported.get(path)
-        if outcome is None:
-            submissions.append(read_report_file(path, form))
-        elif outcome.report is None:
-            errors = [f.message for f in outcome.findings if f.is_error]
-            problem = errors[0] if errors else "工作簿无法导入"
-            submissions.append(Submission(path, outcome.sha256, None, list(outcome.findings), problem))
-        else:
-            submissions.append(Submission(path, outcome.sha256, outcome.report, list(outcome.findings)))
+    # Ten thousand reports are millions of small objects that all live to the end: the cyclic
+    # collector would rescan them again and again while they load (a third of the time).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for path in paths:
+            submissions.append(_submission(path, imported.get(path), form))
+    finally:
+        if collecting:
+            gc.enable()
     return submissions
+
+
+def _submission(path: Path, outcome: ImportOutcome | None, form: Form) -> Submission:
+    if outcome is None:
+        return read_report_file(path, form)
+    if outcome.report is None:
+        errors = [f.message for f in outcome.findings if f.is_error]
+        problem = errors[0] if errors else "工作簿无法导入"
+        return Submission(path, outcome.sha256, None, list(outcome.findings), problem)
+    return Submission(path, outcome.sha256, outcome.report, list(outcome.findings))
 
 
 def read_report_file(path: Path, form: Form) -> Submission:
@@ -183,7 +198,7 @@ def read_report_file(path: Path, form: Form) -> Submission:
         return Submission(path, "", None, problem=f"{shown_name(path.name)}：无法读取文件（{exc.strerror}）")
     sha256 = hashlib.sha256(data).hexdigest()
     try:
-        report = load_report(path, form)
+        report = parse_report(data, shown_name(path.name), form)  # the bytes hashed, not a second read
     except FormMismatch as exc:
         raise UserError(f"{exc}。请移除这个文件，或用 --form 指定它的表单") from exc
     except ReportLoadError as exc:
@@ -306,43 +321,7 @@ def completeness(
 
 
 # ---------------------------------------------------------------------------------------
-# Sums
-
-
-def numeric_fields(form: Form) -> list[tuple[str, str, str]]:
-    """(section, field, type) of the number fields that add up (not identity, not dates)."""
-    identity = set(form.identity_fields.values())
-    return [
-        (section.id, f.id, f.type)
-        for section in form.field_sections
-        for f in section.fields
-        if f.type in ("int", "decimal") and not (section.id == form.identity_section.id and f.id in identity)
-    ]
-
-
-def sum_reports(form: Form, reports: list[Report], unit: Unit, year: int) -> Report:
-    """Cell-wise sums of every input cell (and number field); totals recomputed.
-
-    Narrative fields stay empty: the district's own writer provides them.
-    """
-    total = empty_report(form, unit, year)
-    total.kind = "district"
-    numbers = numeric_fields(form)
-    for section_id, field_id, field_type in numbers:
-        total.fields[section_id][field_id] = Decimal(0) if field_type == "decimal" else 0
-    inputs = [(c.section, c.key[0], c.key[1]) for c in form.input_cells if len(c.key) == 2]
-    tables = total.tables
-    fields = total.fields
-    for report in reports:
-        source = report.tables
-        for table_id, row_id, column_id in inputs:
-            tables[table_id][row_id][column_id] += source[table_id][row_id][column_id]
-        for section_id, field_id, _ in numbers:
-            value = report.fields.get(section_id, {}).get(field_id)
-            if value is not None:
-                fields[section_id][field_id] += value  # type: ignore[operator]
-    recompute(form, tables)
-    return total
+# The district
 
 
 def district_unit(roster: Roster, options: MergeOptions) -> Unit:
@@ -371,18 +350,38 @@ def merge(
     skip = [outdir / name for name in OUTPUTS] if outdir else []
     files = collect_inputs(inputs, skip, nothing_found="没有找到要汇总的报告文件（.json 报告或 .xlsx 工作簿）")
     submissions = read_submissions(files, form, roster, options.year, options.limits)
+    with settled_heap():
+        return _merge_loaded(form, submissions, expected, unit, options)
+
+
+@contextmanager
+def settled_heap() -> Iterator[None]:
+    """Ten thousand loaded reports live to the end: keep the cyclic collector from rescanning
+    them each time the merge (or the writing of its files) allocates; undone afterwards."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _merge_loaded(form: Form, submissions: list[Submission], expected: list[RosterUnit],
+                  unit: Unit, options: MergeOptions) -> MergeResult:
     year = settle_year(submissions, options.year)
     previous = load_previous(form, options.previous, year) if options.previous else None
     rule_ids = {rule.id for rule in form.spec.rules}
-    for sub in submissions:
-        if sub.report is None:
+    readable = [sub for sub in submissions if sub.report is not None]
+    # Never trust stored totals or verdicts: recompute and re-run the rules (all reports at
+    # once; a report that breaks a rule is checked again alone for its findings). Findings the
+    # rules cannot reproduce from the values (how the workbook was filled) are kept.
+    failing = recheck_many(form, [sub.report for sub in readable if sub.report is not None])
+    for sub, fails in zip(readable, failing, strict=True):
+        if sub.report is None:  # readable ones only
             continue
-        # Never trust stored totals or verdicts: recompute and re-run the rules. Findings the
-        # rules cannot reproduce from the values (how the workbook was filled) are kept.
-        recompute(form, sub.report.tables)
         reviewed = [f for f in sub.findings if f.review is not None]
         sub.findings = [f for f in sub.findings if f.rule not in rule_ids]
-        sub.add_findings(check_report(form, sub.report))
+        if fails:
+            sub.add_findings(check_report(form, sub.report))
         before = previous.find(sub.report.unit.code, sub.report.unit.name) if previous else None
         if before is not None:
             sub.add_findings(year_link_findings(form, before, sub.report))

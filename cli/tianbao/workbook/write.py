@@ -58,6 +58,11 @@ class WriteOptions:
     generated_at: str | None = None
     # A workbook sent out to be filled (distribute, new): it records its numbers as sent.
     distributed: bool = False
+    # The 填表说明 sheet and the live character counters help whoever fills the workbook in; a
+    # workbook only read (the district summary) goes without them.
+    filling_aids: bool = True
+    # The form sections to write (None: all); a summary leaves out narrative sheets left empty.
+    sections: frozenset[str] | None = None
 
 
 class FormWorkbook:
@@ -91,8 +96,11 @@ class FormWorkbook:
     # -- public --------------------------------------------------------------------------
     def write_form(self) -> None:
         form = self.form
-        self._write_instructions()
+        if self.options.filling_aids:
+            self._write_instructions()
         for section in form.sections:
+            if self.options.sections is not None and section.id not in self.options.sections:
+                continue
             sheet = self._add_sheet(section.sheet)
             if isinstance(section, FieldsSection):
                 self._write_fields(sheet, section)
@@ -175,7 +183,7 @@ class FormWorkbook:
             sheet.set_row(cell.cell.row, pages.field_height(section, definition,
                                                             self._field_value(section, definition)))
             self._write_input(sheet, cell, self._field_value(section, definition))
-            if cell.max_length and definition.type in ("text", "longtext"):
+            if self.options.filling_aids and cell.max_length and definition.type in ("text", "longtext"):
                 # Live character count beside the input, flagged once over the limit (a paste
                 # bypasses the length validation). A formula, not conditional formatting:
                 # cheaper to write and shown the same by every client.
@@ -283,6 +291,8 @@ class FormWorkbook:
         sheet.very_hidden()
         self._protect(sheet)
         for cell in self.form.input_cells:
+            if cell.sheet not in self.sheets:  # a section left out (WriteOptions.sections)
+                continue
             self.workbook.define_name(cell.defined_name, f"={quote_sheet(cell.sheet)}!{cell.cell.absolute}")
 
     def identity(self) -> dict[str, str]:
