@@ -55,6 +55,8 @@ def wrapped_lines(text: str, width: float, font_size: float = 11) -> int:
     Breaks where the text has a line break and wherever a line is full: CJK text may break
     after any character; a latin word that does not fit moves to the next line whole."""
     room = max(column_points(width) - CELL_PADDING, font_size) / font_size  # in em
+    if len(text) <= room and "\n" not in text:  # fits even if every character is wide (most cells)
+        return 1
     total = 0
     for paragraph in str(text).split("\n"):
         lines, used = 1, 0.0
@@ -102,8 +104,34 @@ def row_height(cells: Iterable[tuple[str, float]], font_size: float = 11, minimu
     Excel characters); a merged cell gives its text and the sum of its columns' widths.
     At least `minimum`, at most MAX_ROW_HEIGHT."""
     lines = max((wrapped_lines(text, width, font_size) for text, width in cells if text), default=1)
-    needed = math.ceil(lines * font_size * LINE_SPACING + CELL_PADDING)
-    return min(max(needed, minimum), MAX_ROW_HEIGHT)
+    return min(max(lines_height(lines, font_size), minimum), MAX_ROW_HEIGHT)
+
+
+def lines_height(lines: int, font_size: float = 11) -> float:
+    """The height in points of a row showing `lines` lines."""
+    return math.ceil(lines * font_size * LINE_SPACING + CELL_PADDING)
+
+
+def split_for_rows(text: str, width: float, font_size: float = 11) -> list[str]:
+    """Pieces of a long text that each fit one row of at most MAX_ROW_HEIGHT, cut between
+    paragraphs where possible (a longer text would print cut at the row's bottom)."""
+    most = int((MAX_ROW_HEIGHT - CELL_PADDING) / (font_size * LINE_SPACING))
+    room = max(column_points(width) - CELL_PADDING, font_size) / font_size  # characters a line, at worst
+    pieces: list[str] = []
+    current = ""
+    for paragraph in text.split("\n"):
+        candidate = f"{current}\n{paragraph}" if current else paragraph
+        if wrapped_lines(candidate, width, font_size) <= most:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        while wrapped_lines(paragraph, width, font_size) > most:  # one paragraph longer than a row
+            per_row = max(1, most * int(room))  # a line holds int(room) wide characters
+            pieces.append(paragraph[:per_row])
+            paragraph = paragraph[per_row:]
+        current = paragraph
+    return [*pieces, current] if current or not pieces else pieces
 
 
 def header_text(text: str) -> str:
@@ -125,11 +153,16 @@ def set_up_page(sheet: Worksheet, *, landscape: bool, header_left: str = "", hea
         sheet.set_portrait()
     sheet.set_margins(left=MARGIN_SIDE, right=MARGIN_SIDE, top=MARGIN_TOP, bottom=MARGIN_TOP)
     sheet.fit_to_pages(1, fit_height)
-    font = "&9 "  # 9 pt in the default font (a named font's style is spelt per locale); the space ends the size
-    sheet.set_header(f"&L{font}{header_text(header_left)}&R{font}{header_text(header_right)}",
-                     {"margin": MARGIN_HEADER})
-    sheet.set_footer(f"&C{font}第 &P 页 共 &N 页", {"margin": MARGIN_HEADER})
+    page_marks(sheet, header_left, header_right)
     if repeat_rows is not None:
         sheet.repeat_rows(*repeat_rows)
     if print_area is not None:
         sheet.print_area(*print_area)
+
+
+def page_marks(sheet: Worksheet, header_left: str, header_right: str) -> None:
+    """The header naming who and what, the footer 第 N 页 共 M 页."""
+    font = "&9 "  # 9 pt in the default font (a named font's style is spelt per locale); the space ends the size
+    sheet.set_header(f"&L{font}{header_text(header_left)}&R{font}{header_text(header_right)}",
+                     {"margin": MARGIN_HEADER})
+    sheet.set_footer(f"&C{font}第 &P 页 共 &N 页", {"margin": MARGIN_HEADER})

@@ -23,6 +23,7 @@ from tianbao.errors import UserError
 from tianbao.form import Form
 from tianbao.form.spec import FieldsSection
 from tianbao.io.atomic import write_atomic
+from tianbao.io.printing import lines_height, page_marks, row_height, set_up_page, split_for_rows
 from tianbao.io.times import shown_time
 from tianbao.io.values import VALUES_CSV, VALUES_PARQUET, write_values
 from tianbao.stages.detail import DETAIL_LIMIT, detail_columns, write_detail
@@ -40,7 +41,6 @@ from tianbao.stages.merge import (
     MergeResult,
     settled_heap,
 )
-from tianbao.stages.printing import LINE_HEIGHT, page_marks, print_setup, row_height, split_for_rows
 from tianbao.workbook.styles import BODY_FONT, TITLE_FONT
 from tianbao.workbook.write import FormWorkbook, WriteOptions
 
@@ -88,7 +88,7 @@ def render_summary(result: MergeResult, note: str = "") -> bytes:
         book.sheets[identity.sheet].hide()
     for name, sheet in book.sheets.items():
         if name != STATUS_SHEET:  # the form's own print setup, with the summary's header and footer
-            page_marks(sheet, styles.page_header)
+            page_marks(sheet, styles.page_header, name)
     _chart_sheet(book, styles, result)
     _texts_sheet(book, styles, result)
     return book.finish()
@@ -148,7 +148,7 @@ def _status_sheet(sheet: Worksheet, styles: _Styles, result: MergeResult, note: 
     header_row = 3
     for col, text in enumerate(STATUS_HEADERS):
         sheet.write_string(header_row, col, text, styles.header)
-    sheet.set_row(header_row, 2 * LINE_HEIGHT + 5)
+    sheet.set_row(header_row, lines_height(2))
     for offset, entry in enumerate(result.entries, start=1):
         _entry_row(sheet, styles, header_row + offset, offset, entry)
     last = header_row + len(result.entries)
@@ -176,7 +176,8 @@ def _status_sheet(sheet: Worksheet, styles: _Styles, result: MergeResult, note: 
             sheet.write_string(row, 3, entry.status, styles.status_style(entry.status))
             sheet.merge_range(row, 4, row, last_col, note, styles.wrap)
             sheet.set_row(row, row_height([(note, note_width), (entry.name, STATUS_WIDTHS[2])]))
-    print_setup(sheet, styles.page_header, landscape=True, repeat=(header_row, header_row), area=(0, 0, end, last_col))
+    set_up_page(sheet, landscape=True, header_left=styles.page_header, header_right=STATUS_SHEET,
+                repeat_rows=(header_row, header_row), print_area=(0, 0, end, last_col))
     styles.protect(sheet)
 
 
@@ -252,7 +253,8 @@ def _texts_sheet(book: FormWorkbook, styles: _Styles, result: MergeResult) -> No
         sheet.write_string(row, 0, "没有可列出的文字材料。", styles.note)
         row += 1
     sheet.freeze_panes(2, 0)
-    print_setup(sheet, styles.page_header, landscape=False, repeat=(1, 1), area=(0, 0, row - 1, 3))
+    set_up_page(sheet, landscape=False, header_left=styles.page_header, header_right=TEXTS_SHEET,
+                repeat_rows=(1, 1), print_area=(0, 0, row - 1, 3))
     styles.protect(sheet)
 
 
@@ -296,7 +298,8 @@ def _chart_sheet(book: FormWorkbook, styles: _Styles, result: MergeResult) -> No
     chart.set_y_axis({"major_gridlines": {"visible": True}, "num_format": "0", "min": 0})
     chart.set_size({"width": 600, "height": 420})
     sheet.insert_chart(1, 3, chart, {"x_offset": 10, "y_offset": 0})
-    print_setup(sheet, styles.page_header, landscape=True, area=(0, 0, max(last, 22), 12))
+    set_up_page(sheet, landscape=True, header_left=styles.page_header, header_right=CHART_SHEET,
+                print_area=(0, 0, max(last, 22), 12))
     sheet.fit_to_pages(1, 1)
     styles.protect(sheet)
 
