@@ -20,12 +20,12 @@ from tianbao.collection.folder import (
     open_collection,
 )
 from tianbao.collection.recorder import CollectionImport, previous_amender
-from tianbao.collection.returns import unchanged_returns
 from tianbao.collection.status import (
     collection_status,
     missing_from_folder,
 )
 from tianbao.errors import UserError
+from tianbao.findings import emit
 from tianbao.form import Form, resolve_form
 from tianbao.io.roster import Roster, load_roster
 from tianbao.stages.batch import BatchHooks
@@ -33,6 +33,8 @@ from tianbao.stages.intake import ImportOutcome
 from tianbao.stages.previous import Previous, load_previous
 from tianbao.workbook.limits import Limits
 
+# The note on a return workbook sent back unchanged (read, then left out of import and annotate).
+SKIPPED_RULE = "file.return_workbook"
 # ---------------------------------------------------------------------------------------
 # Helpers for the existing commands
 
@@ -96,19 +98,20 @@ class ImportSetup:
             return None
         return load_roster(self.roster_path, self.form.identity_section_choices("unit_level"))
 
-    def without_returns(self, files: list[Path], limits: Limits, console: Console) -> list[Path]:
-        """Unchanged return workbooks are noted and left out; in a collection, oldest file first
-        (its versions are numbered in the order they arrived)."""
-        skipped = unchanged_returns(files, self.form, limits)
-        for path, note in skipped.items():
-            console.print(f"[yellow]跳过[/yellow] {path.name}：{note.message}", highlight=False)
-            record_event(self.collection, "skipped", file=path, detail={"rule": note.rule})
-        kept = [path for path in files if path not in skipped]
-        if self.collection is not None:
-            kept.sort(key=lambda p: (p.stat().st_mtime, p.name))
-        if not kept:
+    def ordered(self, files: list[Path]) -> list[Path]:
+        """In a collection, oldest file first (its versions are numbered in the order they arrived)."""
+        if self.collection is None:
+            return files
+        return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+
+    def note_skipped(self, skipped: list[ImportOutcome], imported: int, console: Console) -> None:
+        """Unchanged return workbooks the import left out are noted (and in a collection's ledger)."""
+        for outcome in skipped:
+            note = emit(SKIPPED_RULE, found=outcome.name)
+            console.print(f"[yellow]跳过[/yellow] {outcome.name}：{note.message}", highlight=False)
+            record_event(self.collection, "skipped", file=outcome.source, detail={"rule": note.rule})
+        if skipped and not imported:
             raise UserError("除已跳过的退回工作簿外，没有要导入的文件")
-        return kept
 
     def hooks(self) -> BatchHooks | None:
         if self.collection is not None:
@@ -189,12 +192,11 @@ def annotate_batch(files: list[Path], form: Form, outdir: Path, collection: Coll
     unchanged return workbooks are left alone. Returns the number written."""
     from tianbao.stages.batch import import_many
 
-    skipped = unchanged_returns(files, form, limits)
-    candidates = [path for path in files if path not in skipped]
-    if outdir.resolve() in {path.resolve().parent for path in candidates}:
+    outcomes = [outcome for outcome, _json in import_many(files, form, limits=limits) if not outcome.unchanged_return]
+    if outdir.resolve() in {outcome.source.resolve().parent for outcome in outcomes}:
         raise UserError("退回工作簿不能写入报送文件所在的文件夹，请用 -o 指定另一个文件夹")
     written = 0
-    for outcome, _json in import_many(candidates, form, limits=limits):
+    for outcome in outcomes:
         path = outcome.source
         if not outcome.findings:
             continue

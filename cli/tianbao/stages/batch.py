@@ -6,6 +6,9 @@ one file (annotate); `import_batch` writes one JSON per accepted report as soon 
 comes, settles duplicates and sets stale JSON aside (`stages.settle`), then writes
 findings.csv/.xlsx, holding a cross-platform lock on the output folder. In a collection
 (`BatchHooks.record`), the ledger keeps every file of a unit as a version instead.
+
+The module is longer than ~400 lines because the batch's order, duplicate, stale-JSON and
+kill-safety rules and the findings files they feed are read together.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ class BatchResult:
     written: dict[Path, Path] = field(default_factory=dict)  # source -> JSON
     # Report JSONs an earlier import left that no longer hold, moved into the history folder.
     set_aside: list[Path] = field(default_factory=list)
+    # Return workbooks sent back unchanged: read, then left out (no JSON, no finding, no version).
+    skipped: list[ImportOutcome] = field(default_factory=list)
 
     @property
     def accepted(self) -> list[ImportOutcome]:
@@ -167,7 +172,8 @@ def import_batch(
     The folder then holds the latest import of these inputs: a report JSON an earlier import
     left for one of them (the same file, or the same unit) that this import does not write
     again is moved into 历史/<time>/, and so is one this import replaces with another file's.
-    Two files for one unit are both refused; with `latest` the one saved last is taken.
+    Two files for one unit are both refused; with `latest` the one saved last is taken. A
+    return workbook sent back unchanged is left out (`BatchResult.skipped`).
 
     Safe to kill and run again: each JSON is written atomically as soon as its file and every
     file before it are read (so names are decided in input order, as in an uninterrupted
@@ -207,6 +213,11 @@ class _Batch:
             used: set[str] = set()
             pending: dict[Path, Future[None]] = {}
             for outcome, text in import_many(paths, self.form, names=names, **options):
+                if outcome.unchanged_return:
+                    self.result.skipped.append(outcome)
+                    if on_done:
+                        on_done(outcome)
+                    continue
                 self.result.outcomes.append(outcome)
                 report = outcome.report
                 if self.hooks.amend is not None and self.hooks.amend(outcome):

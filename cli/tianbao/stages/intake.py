@@ -25,6 +25,7 @@ from tianbao.stages.office import convert
 from tianbao.workbook.limits import DEFAULT_LIMITS, Limits
 from tianbao.workbook.package import XlsxPackage, file_too_large
 from tianbao.workbook.read import ReadOptions, ReadResult, identity_findings, read_workbook
+from tianbao.workbook.return_mark import is_unchanged_return
 from tianbao.workbook.sniff import sniff
 
 CONVERTIBLE = ("xls", "ods", "fods")
@@ -44,6 +45,8 @@ class ImportOutcome:
     # How the file is named to the clerk (path relative to the input folder, printable).
     name: str = ""
     saved_at: str | None = None  # when the workbook was last saved, as it states
+    # A return workbook of annotate's, sent back with its values unchanged: not a submission.
+    unchanged_return: bool = False
 
     def __post_init__(self) -> None:
         self.name = self.name or shown_name(self.source.name)
@@ -136,7 +139,8 @@ def import_read(path: Path, form: Form, options: ReadOptions, convert_other: boo
         report.findings = findings  # one list for outcome and report: a finding added later reaches both
         report.provenance = stamp(result.meta.get("source_kind", "workbook"), name, sha,
                                   result.meta.get("generated_at"))
-    return ImportOutcome(path, report, findings, sha, name, result.meta.get("saved_at")), result
+    return ImportOutcome(path, report, findings, sha, name, result.meta.get("saved_at"),
+                         is_unchanged_return(result.meta, report)), result
 
 
 def read_bytes(data: bytes, name: str, form: Form, options: ReadOptions, convert_other: bool,
