@@ -10,8 +10,20 @@ from pathlib import Path
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Write via a temp file in the same folder and rename, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = stage(path.parent, path.name, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def stage(folder: Path, name: str, data: bytes | str) -> Path:
+    """The first half of an atomic write: `data` in a temp file `.<name>.<random>.tmp` in
+    `folder`, flushed to disk; `os.replace` of it onto the target (on the same volume) is the
+    second half, and may happen in another process."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
@@ -22,8 +34,8 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         mask = os.umask(0)
         os.umask(mask)
         os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)
 
