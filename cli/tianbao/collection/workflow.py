@@ -128,9 +128,11 @@ class ImportSetup:
 
     def amend(self) -> Callable[[ImportOutcome], bool] | None:
         """For `check`: last year's checks only (check records nothing)."""
+        if self.previous is None:
+            return None
         from tianbao.collection.recorder import previous_amender
 
-        return previous_amender(self.form, self.previous) if self.previous is not None else None
+        return previous_amender(self.form, self.previous)
 
     def outstanding(self, rejected: list[ImportOutcome]) -> list[ImportOutcome]:
         """The refused files still to act on: in a collection, not a version its unit has
