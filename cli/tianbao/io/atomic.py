@@ -18,17 +18,19 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         raise
 
 
-def stage(folder: Path, name: str, data: bytes | str) -> Path:
+def stage(folder: Path, name: str, data: bytes | str, durable: bool = True) -> Path:
     """The first half of an atomic write: `data` in a temp file `.<name>.<random>.tmp` in
-    `folder`, flushed to disk; `os.replace` of it onto the target (on the same volume) is the
-    second half, and may happen in another process."""
+    `folder`, flushed to disk unless `durable` is False (then `settle` flushes it); renaming
+    it onto the target (on the same volume) is the second half, and may happen in another
+    process."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         # mkstemp makes the file private (0600); outputs are shared, so use the mode a plainly
         # created file would get under the current umask.
         mask = os.umask(0)
@@ -39,3 +41,14 @@ def stage(folder: Path, name: str, data: bytes | str) -> Path:
         raise
     return Path(tmp)
 
+
+
+def settle(staged: Path, path: Path) -> None:
+    """The second half: flush a staged file to disk (whichever process wrote it: fsync acts on
+    the file) and rename it onto `path`."""
+    fd = os.open(staged, os.O_RDWR | getattr(os, "O_BINARY", 0))  # Windows flushes only a writable handle
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(staged, path)

@@ -5,9 +5,9 @@
 one file (annotate); `import_batch` writes one JSON per accepted report as soon as its turn
 comes, settles duplicates and sets stale JSON aside (`stages.settle`), then writes
 findings.csv/.xlsx, holding a cross-platform lock on the output folder. Its workers render
-and write (fsync) each report's JSON under a temporary name in the output folder; the parent
-only renames it into place, in input order, so that its own share of the work stays small
-and two workers keep two cores busy. In a collection
+and write each report's JSON under a temporary name in the output folder; the parent only
+flushes it to disk (in threads, whose waits overlap) and renames it into place, in input
+order, so that its own share of the work stays small and two workers keep two cores busy. In a collection
 (`BatchHooks.record`), the ledger keeps every file of a unit as a version instead.
 
 The module is longer than ~400 lines because the batch's order, duplicate, stale-JSON and
@@ -22,6 +22,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -31,7 +32,7 @@ from typing import Any
 from tianbao.errors import UserError
 from tianbao.findings import SEVERITY_FILLS, check_names, emit
 from tianbao.form import Form, resolve_form
-from tianbao.io.atomic import stage, write_atomic
+from tianbao.io.atomic import settle, stage, write_atomic
 from tianbao.io.names import safe_filename, shown_name
 from tianbao.io.roster import Roster
 from tianbao.io.tables import csv_text, xlsx_listing
@@ -99,7 +100,8 @@ def _import_one(item: tuple[Path, str], form: Form, options: dict[str, object], 
     if outcome.report is None or outcome.rejected or outcome.unchanged_return:
         return outcome, None
     text = outcome.report.to_json()
-    return outcome, (stage(stage_in, "report.json", text) if stage_in is not None else text)
+    # Not flushed here: the parent's threads wait for the disk while this worker reads on.
+    return outcome, (stage(stage_in, "report.json", text, durable=False) if stage_in is not None else text)
 
 
 def _worker_import(source: str, options: dict[str, object], stage_in: Path | None, item: tuple[Path, str]) -> Imported:
@@ -211,7 +213,7 @@ class _Batch:
     def run(self, paths: list[Path], names: dict[Path, str], options: dict[str, Any],
             on_done: Callable[[ImportOutcome], None] | None, on_wait: Callable[[], None] | None) -> BatchResult:
         self.outdir.mkdir(parents=True, exist_ok=True)
-        with _folder_lock(self.outdir, on_wait):
+        with _folder_lock(self.outdir, on_wait), ThreadPoolExecutor(max_workers=8) as writers:
             _remove_leftovers(self.outdir)
             self.earlier = {path: found for path in sorted(self.outdir.glob("*.json"))
                             if (found := earlier_report(path)) is not None}
@@ -219,6 +221,7 @@ class _Batch:
             claims: dict[UnitKey, list[ImportOutcome]] = {}
             targets: dict[UnitKey, Path] = {}
             used: set[str] = set()
+            pending: dict[Path, Future[None]] = {}
             # A collection's ledger writes its own versions; otherwise the workers write each JSON.
             stage_in = self.outdir if self.hooks.record is None else None
             for outcome, rendered in import_many(paths, self.form, names=names, stage_in=stage_in, **options):
@@ -246,11 +249,18 @@ class _Batch:
                         targets[key] = self.outdir / _unique(report_filename(report, outcome.name), used)
                     if key not in chosen or (self.latest and newer(outcome, chosen[key])):
                         chosen[key] = outcome
-                        self._write(targets[key], staged or text or report.to_json(), outcome.sha256)
+                        target = targets[key]
+                        if target in pending:  # the same file: one write after the other
+                            pending[target].result()
+                        # Each file is flushed to disk before its rename; threads let those waits overlap.
+                        pending[target] = writers.submit(self._write, target, staged or text or report.to_json(),
+                                                         outcome.sha256)
                         staged = None
                 _discard(staged)  # not taken: refused, or another file holds the unit
                 if on_done:
                     on_done(outcome)
+            for write in pending.values():
+                write.result()
             for key, group in claims.items():
                 kept = settle_duplicates(group, self.latest)
                 if kept is not None:
@@ -271,7 +281,7 @@ class _Batch:
         if before is not None and before.sha256 != sha256 and target.exists():
             self.history.set_aside(target)
         if isinstance(content, Path):
-            os.replace(content, target)
+            settle(content, target)
         else:
             write_atomic(target, content)
         self.wrote.add(target)
