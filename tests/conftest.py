@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tianbao.form import Form, resolve_form
+from tianbao.form.cache import CACHE_VARIABLE
 from tianbao.stages.office import find_soffice
 
 REQUIRE_CLIENTS = os.environ.get("TIANBAO_REQUIRE_CLIENTS") == "1"
@@ -52,6 +55,16 @@ def _client(what: str, *names: str) -> str:
             return found
     _missing(what)
     raise AssertionError("unreachable: _missing skips or fails")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def form_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Parsed forms of the tests (and of the CLI they start) go to a folder of this session,
+    not the user's cache."""
+    folder = tmp_path_factory.mktemp("form-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_VARIABLE, str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import yaml
 
 from tianbao.errors import FormDefinitionError
 from tianbao.form import builtin_form_paths, load_form, parse_form, resolve_form
+from tianbao.form.cache import CACHE_VARIABLE, cache_key
 
 NATIONAL = builtin_form_paths()["national-2021"]
 
@@ -115,3 +117,55 @@ def test_instructions_name_only_check_rows_that_exist(name: str) -> None:
         if "“校验”行" in line:
             before = line.split("“校验”行")[0]
             assert {sheet for sheet in form.sheet_names if sheet in before} == check_sheets, line
+
+
+# ---------------------------------------------------------------------------------------
+# The per-user cache of parsed definitions
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_VARIABLE, str(folder))
+    return folder
+
+
+def test_a_clean_definition_is_cached_and_read_back(cache_dir: Path) -> None:
+    text = NATIONAL.read_text(encoding="utf-8")
+    parsed = parse_form(text, "a.yaml")
+    entry = cache_dir / f"{cache_key(text)}.pickle"
+    assert [p.name for p in cache_dir.iterdir()] == [entry.name]
+    # What the cache holds is what the next load gives: a changed title comes back.
+    spec, raw = pickle.loads(entry.read_bytes())
+    entry.write_bytes(pickle.dumps((spec.model_copy(update={"title": "缓存中的标题"}), raw)))
+    again = parse_form(text, "b.yaml")
+    assert (again.spec.title, again.source, again.fingerprint) == ("缓存中的标题", "b.yaml", parsed.fingerprint)
+
+
+def test_an_edited_definition_is_a_new_entry(cache_dir: Path) -> None:
+    text = NATIONAL.read_text(encoding="utf-8")
+    parse_form(text, "a.yaml")
+    edited = parse_form(text.replace("title:", "title:  ", 1), "a.yaml")
+    assert len(list(cache_dir.iterdir())) == 2
+    assert edited.fingerprint == resolve_form("national-2021").fingerprint  # same content, same form
+
+
+def test_a_damaged_entry_is_parsed_again_and_replaced(cache_dir: Path) -> None:
+    text = NATIONAL.read_text(encoding="utf-8")
+    entry = cache_dir / f"{cache_key(text)}.pickle"
+    cache_dir.mkdir()
+    entry.write_bytes(b"not a pickle")
+    assert parse_form(text, "a.yaml").id == "national-2021"
+    assert pickle.loads(entry.read_bytes())[0].id == "national-2021"
+
+
+def test_a_broken_definition_is_not_cached(cache_dir: Path) -> None:
+    _error(lambda raw: raw["sections"][3].update(colour="red"))
+    assert not cache_dir.exists()
+
+
+def test_an_unwritable_cache_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    occupied = tmp_path / "a-file"
+    occupied.write_text("x", encoding="utf-8")
+    monkeypatch.setenv(CACHE_VARIABLE, str(occupied / "cache"))
+    assert load_form(NATIONAL).id == "national-2021"

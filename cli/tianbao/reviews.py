@@ -7,6 +7,7 @@ collection ledger, the unit). Recording and applying decisions is `tianbao.colle
 
 from __future__ import annotations
 
+from tianbao.cells import Cell
 from tianbao.report import Finding
 
 # What a reviewer picks in findings.xlsx (审核处理), by decision.
@@ -19,6 +20,22 @@ def place(finding: Finding) -> str:
     if finding.sheet and finding.cell:
         return f"{finding.sheet}!{finding.cell}"
     return finding.sheet or ""
+
+
+def finding_cells(finding: Finding) -> list[tuple[str, str]]:
+    """(sheet, A1) of every cell a finding names ("D6,D7,表二!B5" style lists)."""
+    if not finding.cell or not finding.sheet:
+        return []
+    cells = []
+    for part in finding.cell.split(","):
+        sheet, _, a1 = part.rpartition("!")
+        a1 = a1.split(":")[0].strip()
+        try:
+            Cell.parse(a1)
+        except ValueError:
+            continue
+        cells.append((sheet.strip("'") or finding.sheet, a1))
+    return cells
 
 
 def key(finding: Finding) -> tuple[str, str, str]:

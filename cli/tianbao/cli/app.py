@@ -282,7 +282,7 @@ def import_command(
         definition, target, units = setup.form, setup.outdir, setup.roster()
         limits = limits_from(limit or [])
         shown = shown_path(target)
-        files = setup.without_returns(collect_inputs(inputs, import_outputs(target)), limits, console)
+        files = setup.ordered(collect_inputs(inputs, import_outputs(target)))
         names = input_labels(inputs, files)
         columns = (TextColumn("导入"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err_console, transient=True) as progress:
@@ -299,6 +299,7 @@ def import_command(
                 outstanding = setup.outstanding(result.rejected)
             finally:
                 setup.close()
+        setup.note_skipped(result.skipped, len(result.outcomes), console)
         for outcome in result.rejected:
             if outcome not in outstanding:
                 console.print(f"[yellow]旧版本[/yellow] {escape(outcome.name)}：该单位已有更新的版本通过校验，"

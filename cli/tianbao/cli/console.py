@@ -19,12 +19,13 @@ from tianbao.findings import (
     precheck_checks,
 )
 from tianbao.form import Form
-from tianbao.stages.annotate import finding_cells
+from tianbao.reviews import finding_cells
 from tianbao.stages.batch import status
 from tianbao.stages.intake import ImportOutcome
-from tianbao.stages.merge import STATUS_ORDER, STATUS_PASSED, STATUS_WARNINGS, MergeResult
 
+# Merge, the precheck and annotate load only in the commands that show them (`check` starts fast).
 if TYPE_CHECKING:
+    from tianbao.stages.merge import MergeResult
     from tianbao.stages.precheck import PrecheckResult
     from tianbao.stages.precheck.catalogue import PrecheckFinding
 
@@ -66,6 +67,8 @@ def summary_line(outcomes: list[ImportOutcome]) -> str:
 
 def status_tables(result: MergeResult, limit: int = 30) -> list[Table]:
     """Counts per status, then the lines that need attention (all but 已通过/有警告)."""
+    from tianbao.stages.merge import STATUS_ORDER, STATUS_PASSED, STATUS_WARNINGS
+
     title = f"报送情况（计入汇总 {len(result.summed)} 个单位）"
     counts = Table(title=title, title_justify="left", min_width=len(title) * 2)  # CJK: two cells a character
     counts.add_column("状态")

@@ -7,8 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from tianbao.collection.folder import (
     DISTRIBUTED,
@@ -19,20 +18,24 @@ from tianbao.collection.folder import (
     Collection,
     open_collection,
 )
-from tianbao.collection.recorder import CollectionImport, previous_amender
-from tianbao.collection.returns import unchanged_returns
-from tianbao.collection.status import (
-    collection_status,
-    missing_from_folder,
-)
 from tianbao.errors import UserError
+from tianbao.findings import emit
 from tianbao.form import Form, resolve_form
 from tianbao.io.roster import Roster, load_roster
 from tianbao.stages.batch import BatchHooks
 from tianbao.stages.intake import ImportOutcome
-from tianbao.stages.previous import Previous, load_previous
 from tianbao.workbook.limits import Limits
 
+# `check` on one file starts here: the ledger's import hooks, status and last year's reports
+# load only in the commands that use them.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tianbao.collection.recorder import CollectionImport
+    from tianbao.stages.previous import Previous
+
+# The note on a return workbook sent back unchanged (read, then left out of import and annotate).
+SKIPPED_RULE = "file.return_workbook"
 # ---------------------------------------------------------------------------------------
 # Helpers for the existing commands
 
@@ -50,6 +53,8 @@ def load_previous_option(form: Form, path: Path | None, year: int | None) -> Pre
     """--previous: last year's report JSON folder, or last year's collection (its 导入/)."""
     if path is None:
         return None
+    from tianbao.stages.previous import load_previous
+
     if year is None:
         raise UserError("使用 --previous 时请同时用 --year 指定本次收集的年度（在收集文件夹中运行时自动取得）")
     if (path / LEDGER_FILE).is_file():
@@ -96,21 +101,24 @@ class ImportSetup:
             return None
         return load_roster(self.roster_path, self.form.identity_section_choices("unit_level"))
 
-    def without_returns(self, files: list[Path], limits: Limits, console: Console) -> list[Path]:
-        """Unchanged return workbooks are noted and left out; in a collection, oldest file first
-        (its versions are numbered in the order they arrived)."""
-        skipped = unchanged_returns(files, self.form, limits)
-        for path, note in skipped.items():
-            console.print(f"[yellow]跳过[/yellow] {path.name}：{note.message}", highlight=False)
-            record_event(self.collection, "skipped", file=path, detail={"rule": note.rule})
-        kept = [path for path in files if path not in skipped]
-        if self.collection is not None:
-            kept.sort(key=lambda p: (p.stat().st_mtime, p.name))
-        if not kept:
+    def ordered(self, files: list[Path]) -> list[Path]:
+        """In a collection, oldest file first (its versions are numbered in the order they arrived)."""
+        if self.collection is None:
+            return files
+        return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+
+    def note_skipped(self, skipped: list[ImportOutcome], imported: int, console: Console) -> None:
+        """Unchanged return workbooks the import left out are noted (and in a collection's ledger)."""
+        for outcome in skipped:
+            note = emit(SKIPPED_RULE, found=outcome.name)
+            console.print(f"[yellow]跳过[/yellow] {outcome.name}：{note.message}", highlight=False)
+            record_event(self.collection, "skipped", file=outcome.source, detail={"rule": note.rule})
+        if skipped and not imported:
             raise UserError("除已跳过的退回工作簿外，没有要导入的文件")
-        return kept
 
     def hooks(self) -> BatchHooks | None:
+        from tianbao.collection.recorder import CollectionImport, previous_amender
+
         if self.collection is not None:
             self.recorder = CollectionImport(self.collection, self.form, self.previous)
             return BatchHooks(amend=self.recorder.amend, record=self.recorder.record)
@@ -120,7 +128,11 @@ class ImportSetup:
 
     def amend(self) -> Callable[[ImportOutcome], bool] | None:
         """For `check`: last year's checks only (check records nothing)."""
-        return previous_amender(self.form, self.previous) if self.previous is not None else None
+        if self.previous is None:
+            return None
+        from tianbao.collection.recorder import previous_amender
+
+        return previous_amender(self.form, self.previous)
 
     def outstanding(self, rejected: list[ImportOutcome]) -> list[ImportOutcome]:
         """The refused files still to act on: in a collection, not a version its unit has
@@ -143,6 +155,8 @@ class ImportSetup:
 
     def missing_line(self) -> str | None:
         """The units still missing after this import (with --roster or in a collection)."""
+        from tianbao.collection.status import collection_status, missing_from_folder
+
         roster = self.roster()
         if roster is None or self.outdir is None:
             return None
@@ -189,12 +203,11 @@ def annotate_batch(files: list[Path], form: Form, outdir: Path, collection: Coll
     unchanged return workbooks are left alone. Returns the number written."""
     from tianbao.stages.batch import import_many
 
-    skipped = unchanged_returns(files, form, limits)
-    candidates = [path for path in files if path not in skipped]
-    if outdir.resolve() in {path.resolve().parent for path in candidates}:
+    outcomes = [outcome for outcome, _json in import_many(files, form, limits=limits) if not outcome.unchanged_return]
+    if outdir.resolve() in {outcome.source.resolve().parent for outcome in outcomes}:
         raise UserError("退回工作簿不能写入报送文件所在的文件夹，请用 -o 指定另一个文件夹")
     written = 0
-    for outcome, _json in import_many(candidates, form, limits=limits):
+    for outcome in outcomes:
         path = outcome.source
         if not outcome.findings:
             continue

@@ -21,6 +21,7 @@ from tianbao.io.atomic import write_atomic
 from tianbao.io.printing import row_height, set_up_page
 from tianbao.io.roster import Roster
 from tianbao.report import Finding
+from tianbao.reviews import finding_cells
 from tianbao.stages.batch import read_limited
 from tianbao.stages.intake import ImportOutcome
 from tianbao.workbook.layout import ANNOTATION_SHEET
@@ -29,22 +30,6 @@ from tianbao.workbook.read import ReadOptions, ReadResult
 from tianbao.workbook.return_mark import mark_return
 from tianbao.workbook.styles import BAD_FILL, BAD_FONT, BODY_FONT, HEADER_FILL, WARN_FILL, WARN_FONT
 from tianbao.workbook.write import Annotation, FormWorkbook, WriteOptions, identity_locks
-
-
-def finding_cells(finding: Finding) -> list[tuple[str, str]]:
-    """(sheet, A1) of every cell a finding names ("D6,D7,表二!B5" style lists)."""
-    if not finding.cell or not finding.sheet:
-        return []
-    cells = []
-    for part in finding.cell.split(","):
-        sheet, _, a1 = part.rpartition("!")
-        a1 = a1.split(":")[0].strip()
-        try:
-            Cell.parse(a1)
-        except ValueError:
-            continue
-        cells.append((sheet.strip("'") or finding.sheet, a1))
-    return cells
 
 
 def annotate(path: Path, form: Form, output: Path, *, roster: Roster | None = None, year: int | None = None,

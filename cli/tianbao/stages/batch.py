@@ -4,8 +4,14 @@
 `limits.max_seconds`, and yields outcomes in input order; `read_limited` does the same for
 one file (annotate); `import_batch` writes one JSON per accepted report as soon as its turn
 comes, settles duplicates and sets stale JSON aside (`stages.settle`), then writes
-findings.csv/.xlsx, holding a cross-platform lock on the output folder. In a collection
+findings.csv/.xlsx, holding a cross-platform lock on the output folder. Its workers render
+and write each report's JSON under a temporary name in the output folder; the parent only
+flushes it to disk (in threads, whose waits overlap) and renames it into place, in input
+order, so that its own share of the work stays small and two workers keep two cores busy. In a collection
 (`BatchHooks.record`), the ledger keeps every file of a unit as a version instead.
+
+The module is longer than ~400 lines because the batch's order, duplicate, stale-JSON and
+kill-safety rules and the findings files they feed are read together.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import Any
 from tianbao.errors import UserError
 from tianbao.findings import SEVERITY_FILLS, check_names, emit
 from tianbao.form import Form, resolve_form
-from tianbao.io.atomic import write_atomic
+from tianbao.io.atomic import settle, stage, write_atomic
 from tianbao.io.names import safe_filename, shown_name
 from tianbao.io.roster import Roster
 from tianbao.io.tables import csv_text, xlsx_listing
@@ -62,6 +68,8 @@ class BatchResult:
     written: dict[Path, Path] = field(default_factory=dict)  # source -> JSON
     # Report JSONs an earlier import left that no longer hold, moved into the history folder.
     set_aside: list[Path] = field(default_factory=list)
+    # Return workbooks sent back unchanged: read, then left out (no JSON, no finding, no version).
+    skipped: list[ImportOutcome] = field(default_factory=list)
 
     @property
     def accepted(self) -> list[ImportOutcome]:
@@ -73,7 +81,9 @@ class BatchResult:
 
 
 _WORKER: dict[str, Form] = {}
-Imported = tuple[ImportOutcome, str | None]  # an outcome and, when accepted, its report JSON
+# An outcome and, when accepted, its report JSON: the text, or (with `stage_in`) the
+# temporary file the worker wrote it to, to be renamed into place or removed.
+Imported = tuple[ImportOutcome, str | Path | None]
 
 
 def _worker_form(source: str) -> Form:
@@ -84,24 +94,29 @@ def _worker_form(source: str) -> Form:
     return form
 
 
-def _import_one(item: tuple[Path, str], form: Form, options: dict[str, object]) -> Imported:
+def _import_one(item: tuple[Path, str], form: Form, options: dict[str, object], stage_in: Path | None) -> Imported:
     path, name = item
     outcome = import_file(path, form, name=name, **options)  # type: ignore[arg-type]
-    return outcome, (outcome.report.to_json() if outcome.report is not None and not outcome.rejected else None)
+    if outcome.report is None or outcome.rejected or outcome.unchanged_return:
+        return outcome, None
+    text = outcome.report.to_json()
+    # Not flushed here: the parent's threads wait for the disk while this worker reads on.
+    return outcome, (stage(stage_in, "report.json", text, durable=False) if stage_in is not None else text)
 
 
-def _worker_import(source: str, options: dict[str, object], item: tuple[Path, str]) -> Imported:
-    """One file in a pool process; the JSON is rendered there too, in parallel."""
-    return _import_one(item, _worker_form(source), options)
+def _worker_import(source: str, options: dict[str, object], stage_in: Path | None, item: tuple[Path, str]) -> Imported:
+    """One file in a pool process; its JSON is rendered (and with `stage_in` written) there too, in parallel."""
+    return _import_one(item, _worker_form(source), options, stage_in)
 
 
 def import_many(
     paths: list[Path], form: Form, *, roster: Roster | None = None, year: int | None = None, strict: bool = False,
     convert: bool = False, jobs: int = 1, limits: Limits = DEFAULT_LIMITS, names: dict[Path, str] | None = None,
-    unit_name: str | None = None,
+    unit_name: str | None = None, stage_in: Path | None = None,
 ) -> Iterator[Imported]:
     """(outcome, report JSON or None) for every file, in input order; `names` says how each
-    file is shown (default: its name).
+    file is shown (default: its name). With `stage_in` (a folder) each accepted report's
+    JSON is written there under a temporary name (`io.atomic.stage`) and that file is given.
 
     Each file is read in a worker process and cut off after `limits.max_seconds` (a file
     that hangs or exhausts its worker is reported and the batch goes on); with max_seconds
@@ -111,10 +126,10 @@ def import_many(
     items = [(path, (names or {}).get(path) or shown_name(path.name)) for path in dict.fromkeys(paths)]
     if limits.max_seconds <= 0:
         for item in items:
-            yield _import_one(item, form, options)
+            yield _import_one(item, form, options, stage_in)
         return
     _WORKER[form.source] = form  # forked workers inherit the loaded form
-    pool = TimedPool(partial(_worker_import, form.source, options), jobs, limits.max_seconds)
+    pool = TimedPool(partial(_worker_import, form.source, options, stage_in), jobs, limits.max_seconds)
     done: dict[tuple[Path, str], Imported] = {}
     following = 0
     for item, result in pool.run(items):
@@ -167,7 +182,8 @@ def import_batch(
     The folder then holds the latest import of these inputs: a report JSON an earlier import
     left for one of them (the same file, or the same unit) that this import does not write
     again is moved into 历史/<time>/, and so is one this import replaces with another file's.
-    Two files for one unit are both refused; with `latest` the one saved last is taken.
+    Two files for one unit are both refused; with `latest` the one saved last is taken. A
+    return workbook sent back unchanged is left out (`BatchResult.skipped`).
 
     Safe to kill and run again: each JSON is written atomically as soon as its file and every
     file before it are read (so names are decided in input order, as in an uninterrupted
@@ -206,11 +222,22 @@ class _Batch:
             targets: dict[UnitKey, Path] = {}
             used: set[str] = set()
             pending: dict[Path, Future[None]] = {}
-            for outcome, text in import_many(paths, self.form, names=names, **options):
+            # A collection's ledger writes its own versions; otherwise the workers write each JSON.
+            stage_in = self.outdir if self.hooks.record is None else None
+            for outcome, rendered in import_many(paths, self.form, names=names, stage_in=stage_in, **options):
+                staged = rendered if isinstance(rendered, Path) else None
+                text = rendered if isinstance(rendered, str) else None
+                if outcome.unchanged_return:
+                    self.result.skipped.append(outcome)
+                    if on_done:
+                        on_done(outcome)
+                    continue
                 self.result.outcomes.append(outcome)
                 report = outcome.report
                 if self.hooks.amend is not None and self.hooks.amend(outcome):
                     text = None  # findings changed: render the JSON again
+                    _discard(staged)
+                    staged = None
                 if self.hooks.record is not None:  # a collection: the ledger keeps the unit's versions
                     recorded = self.hooks.record(outcome, text)
                     if recorded is not None:
@@ -225,9 +252,11 @@ class _Batch:
                         target = targets[key]
                         if target in pending:  # the same file: one write after the other
                             pending[target].result()
-                        # write_atomic fsyncs each file; threads let those waits overlap.
-                        pending[target] = writers.submit(self._write, target, text or report.to_json(),
+                        # Each file is flushed to disk before its rename; threads let those waits overlap.
+                        pending[target] = writers.submit(self._write, target, staged or text or report.to_json(),
                                                          outcome.sha256)
+                        staged = None
+                _discard(staged)  # not taken: refused, or another file holds the unit
                 if on_done:
                     on_done(outcome)
             for write in pending.values():
@@ -242,14 +271,19 @@ class _Batch:
                 self._set_aside_stale()
             write_atomic(self.outdir / FINDINGS_CSV, findings_csv(self.result, self.form))
             write_atomic(self.outdir / FINDINGS_XLSX, findings_xlsx(self.result, self.form))
+            _remove_leftovers(self.outdir)  # what a worker killed while writing left behind
         return self.result
 
-    def _write(self, target: Path, text: str, sha256: str) -> None:
-        """Write a report JSON; one an earlier import left there from another file goes to history."""
+    def _write(self, target: Path, content: str | Path, sha256: str) -> None:
+        """Write a report JSON (its text, or the file a worker staged); one an earlier import
+        left there from another file goes to history."""
         before = self.earlier.get(target)
         if before is not None and before.sha256 != sha256 and target.exists():
             self.history.set_aside(target)
-        write_atomic(target, text)
+        if isinstance(content, Path):
+            settle(content, target)
+        else:
+            write_atomic(target, content)
         self.wrote.add(target)
 
     def _set_aside_stale(self) -> None:
@@ -312,6 +346,11 @@ def _lock(handle: io.BufferedRandom, wait: bool) -> bool:
         return True
     except BlockingIOError:
         return False
+
+
+def _discard(staged: Path | None) -> None:
+    if staged is not None:
+        staged.unlink(missing_ok=True)
 
 
 def _remove_leftovers(folder: Path) -> None:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from tianbao.errors import ReportLoadError, UserError
 from tianbao.form import Form
+from tianbao.io.atomic import write_atomic
 from tianbao.io.names import safe_filename
 from tianbao.io.reports import load_report
 from tianbao.io.roster import RosterUnit, load_roster
 from tianbao.report import Report, Unit, empty_report
 from tianbao.rules.check import carry_forward
 from tianbao.stages.previous import load_previous
-from tianbao.workbook.write import WriteOptions, identity_locks, write_workbook
+from tianbao.workbook.write import WriteOptions, identity_locks, render_workbook, write_workbook
 
 
 @dataclass(frozen=True)
@@ -72,13 +74,20 @@ def distribute(
                         "确需重新生成请加 --force，或换一个输出文件夹。")
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
-    for unit in roster.units:
-        report = empty_report(form, Unit(code=unit.code, name=unit.name, level=unit.level), year)
-        locks = identity_locks(form)
-        before = last_year.find(unit.code, unit.name) if last_year else None
-        if before is not None:
-            locks |= carry_forward(form, before, report)
-        path = outdir / workbook_name(unit, year)
-        write_workbook(path, form, report, WriteOptions(password=password, locked=locks, distributed=True))
-        written.append(Distributed(unit, path, before is not None))
+    # Each file is written atomically (fsync: milliseconds of waiting on the disk); a writer
+    # thread waits for it while the next workbook is rendered.
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        writes: list[Future[None]] = []
+        for unit in roster.units:
+            report = empty_report(form, Unit(code=unit.code, name=unit.name, level=unit.level), year)
+            locks = identity_locks(form)
+            before = last_year.find(unit.code, unit.name) if last_year else None
+            if before is not None:
+                locks |= carry_forward(form, before, report)
+            path = outdir / workbook_name(unit, year)
+            data = render_workbook(form, report, WriteOptions(password=password, locked=locks, distributed=True))
+            writes.append(writer.submit(write_atomic, path, data))
+            written.append(Distributed(unit, path, before is not None))
+        for write in writes:
+            write.result()  # a failed write is raised here
     return written

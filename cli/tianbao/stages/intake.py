@@ -14,7 +14,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from tianbao.document.read import Hints, apply_roster, read_document_bytes, sniff_document
 from tianbao.errors import InputFileError, LimitExceeded, OfficeError, Rejected
 from tianbao.findings import emit, text
 from tianbao.form import Form
@@ -25,6 +24,7 @@ from tianbao.stages.office import convert
 from tianbao.workbook.limits import DEFAULT_LIMITS, Limits
 from tianbao.workbook.package import XlsxPackage, file_too_large
 from tianbao.workbook.read import ReadOptions, ReadResult, identity_findings, read_workbook
+from tianbao.workbook.return_mark import is_unchanged_return
 from tianbao.workbook.sniff import sniff
 
 CONVERTIBLE = ("xls", "ods", "fods")
@@ -44,6 +44,8 @@ class ImportOutcome:
     # How the file is named to the clerk (path relative to the input folder, printable).
     name: str = ""
     saved_at: str | None = None  # when the workbook was last saved, as it states
+    # A return workbook of annotate's, sent back with its values unchanged: not a submission.
+    unchanged_return: bool = False
 
     def __post_init__(self) -> None:
         self.name = self.name or shown_name(self.source.name)
@@ -136,7 +138,8 @@ def import_read(path: Path, form: Form, options: ReadOptions, convert_other: boo
         report.findings = findings  # one list for outcome and report: a finding added later reaches both
         report.provenance = stamp(result.meta.get("source_kind", "workbook"), name, sha,
                                   result.meta.get("generated_at"))
-    return ImportOutcome(path, report, findings, sha, name, result.meta.get("saved_at")), result
+    return ImportOutcome(path, report, findings, sha, name, result.meta.get("saved_at"),
+                         is_unchanged_return(result.meta, report)), result
 
 
 def read_bytes(data: bytes, name: str, form: Form, options: ReadOptions, convert_other: bool,
@@ -144,14 +147,21 @@ def read_bytes(data: bytes, name: str, form: Form, options: ReadOptions, convert
     kind = sniff(data)
     if PurePath(name).name.startswith(_OWNER_FILE_PREFIX) and kind != "xlsx" and len(data) < 4096:
         raise Rejected(rejection("lock"))
-    if kind in DOCUMENT_KINDS and sniff_document(data):
-        return _read_document(data, name, form, options, kind), []
+    if kind in DOCUMENT_KINDS:
+        # The document reader loads for the first file that may be a published report: a
+        # tenth of `check`'s start-up otherwise, when every file is a workbook.
+        from tianbao.document.read import sniff_document
+
+        if sniff_document(data):
+            return _read_document(data, name, form, options, kind), []
     xlsx, notes = workbook_bytes(data, name, convert_other, kind)
     return read_workbook(XlsxPackage(xlsx, limits), form, options, name), notes
 
 
 def _read_document(data: bytes, name: str, form: Form, options: ReadOptions, kind: str) -> ReadResult:
     """A published report (.txt/.html/.docx/.pdf, see document.read), then a workbook's identity checks."""
+    from tianbao.document.read import Hints, apply_roster, read_document_bytes
+
     report, findings = read_document_bytes(data, name, form, Hints(options.unit_name, options.year))
     if report is None:
         reason = findings[0].message

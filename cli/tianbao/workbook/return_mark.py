@@ -3,23 +3,22 @@
 A return workbook carries the SHA-256 of the file it was made from and a digest of the
 values it was written with (defined names and custom properties, like the identity keys).
 A department that corrects it and sends it back changes its values: that is a new version.
-One that comes back unchanged is recognised by `tianbao.collection.returns`.
+One that comes back unchanged is recognised while it is read (`is_unchanged_return`) and
+left out of an import or an annotate batch.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from pathlib import Path
-
-from xlsxwriter.workbook import Workbook
+from typing import TYPE_CHECKING
 
 from tianbao.report import Report
-from tianbao.workbook.limits import DEFAULT_LIMITS, Limits
-from tianbao.workbook.package import XlsxPackage
-from tianbao.workbook.sniff import sniff
 
+if TYPE_CHECKING:
+    from xlsxwriter.workbook import Workbook
+
+# Identity keys (the reader's meta drops the "tianbao_" prefix of both).
 RETURN_OF = "tianbao_return_of"
 RETURN_VALUES = "tianbao_return_values"
 
@@ -35,26 +34,10 @@ def mark_return(workbook: Workbook, source_sha256: str, report: Report) -> None:
         workbook.set_custom_property(name, value)
 
 
-@dataclass(frozen=True)
-class ReturnMark:
-    source_sha256: str
-    values: str
-
-
-def read_mark(path: Path, limits: Limits = DEFAULT_LIMITS) -> ReturnMark | None:
-    """The return mark of a workbook, or None (also for anything that is not a readable .xlsx)."""
-    try:
-        if path.stat().st_size > limits.max_file_bytes:
-            return None
-        data = path.read_bytes()
-        if sniff(data) != "xlsx":
-            return None
-        package = XlsxPackage(data, limits)
-        names = {k: v.strip().removeprefix("=").strip('"') for k, v in package.workbook().defined_names.items()}
-        if RETURN_OF not in names:
-            names = package.custom_properties()
-    except Exception:  # an unreadable file is the importer's business, with its own message
-        return None
-    if RETURN_OF in names and RETURN_VALUES in names:
-        return ReturnMark(names[RETURN_OF], names[RETURN_VALUES])
-    return None
+def is_unchanged_return(meta: dict[str, str], report: Report | None) -> bool:
+    """A return workbook whose values are still those annotate wrote (its mark is read with
+    the identity keys, in the same pass over the package as everything else)."""
+    stated = meta.get(RETURN_VALUES.removeprefix("tianbao_"))
+    if not stated or RETURN_OF.removeprefix("tianbao_") not in meta or report is None:
+        return False
+    return values_digest(report) == stated

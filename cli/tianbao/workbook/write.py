@@ -3,8 +3,8 @@
 Only input cells are unlocked; totals are live formulas whose cached results are correct;
 check cells show ✓/✗ from the same rules the importer runs; the form's identity is embedded
 in a very-hidden sheet, ASCII defined names and custom document properties.
-XlsxWriter cannot protect workbook structure, so `finish` adds <workbookProtection> to
-xl/workbook.xml after writing (`workbook.protect`); styles and validation prompts are in
+XlsxWriter's public API cannot protect workbook structure: `workbook.protect` writes
+<workbookProtection> into xl/workbook.xml as XlsxWriter assembles it; styles and validation prompts are in
 `workbook.styles`, the names and keys a reader relies on in `workbook.layout`.
 """
 
@@ -18,7 +18,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
@@ -35,7 +34,7 @@ from tianbao.rules.check import recompute
 from tianbao.rules.excel import CHECK_FAIL, check_formula, check_value, computed_formula
 from tianbao.workbook import pages
 from tianbao.workbook.layout import IDENTITY_KEYS, META_SHEET, OVER_LIMIT, numbers_fingerprint
-from tianbao.workbook.protect import protect_structure
+from tianbao.workbook.protect import ProtectedWorkbook
 from tianbao.workbook.styles import Formats, validation
 
 
@@ -80,10 +79,11 @@ class FormWorkbook:
             timespec="seconds"
         )
         self._buffer = io.BytesIO()
-        self.workbook: Workbook = xlsxwriter.Workbook(
+        self.workbook: Workbook = ProtectedWorkbook(
             self._buffer,
             {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
              "strings_to_urls": False},
+            self.password,
         )
         self.formats = Formats(self.workbook)
         self._annotations: dict[tuple[str, str], list[Annotation]] = {}
@@ -127,9 +127,9 @@ class FormWorkbook:
         return sheet
 
     def finish(self) -> bytes:
-        """Close the workbook and return the .xlsx bytes with workbook structure protected."""
+        """Close the workbook and return the .xlsx bytes (workbook structure protected)."""
         self.workbook.close()
-        return protect_structure(self._buffer.getvalue(), self.password)
+        return self._buffer.getvalue()
 
     # -- sheets --------------------------------------------------------------------------
     def _add_sheet(self, name: str) -> Worksheet:
