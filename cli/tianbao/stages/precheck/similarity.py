@@ -17,7 +17,7 @@ import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 
 _EPSILON = 1e-9
 # Keys are cut to 61 bits so that they stay small integers (hashed and stored at half the cost
@@ -48,12 +48,15 @@ def _schemes(size: int, threshold: float) -> tuple[int, ...]:
                          for n in range(smallest, size + 1)}))
 
 
+@lru_cache(maxsize=1 << 16)
 def signatures(chars: frozenset[str], threshold: float) -> tuple[int, ...]:
     """One key per (scheme, group): the characters of the set in that group, as the sum of
     their numbers with the scheme and group (equal groups give equal keys; a rare equal key of
     different groups only adds a candidate that the exact comparison then drops).
 
-    A sentence's keys are made once (texts.Sentence) and handed to every index it meets."""
+    A sentence's keys are made once (texts.Sentence) and handed to every index it meets; the
+    same sentence in many reports (kept from last year, or wording a district shares) is
+    looked up in a bounded cache instead of worked out again."""
     values = [_SPREAD[ch] for ch in chars]
     keys: list[int] = []
     for groups in _schemes(len(chars), threshold):
