@@ -86,7 +86,7 @@ def test_rules_page_is_the_generated_one(form: Form) -> None:
 
 def test_precheck_checks_come_from_its_catalogue_with_four_levels() -> None:
     listed = {check.id: check for check in precheck_checks()}
-    assert len(listed) == 33
+    assert len(listed) == 34
     assert {check.level for check in listed.values()} == {"错误", "警告", "提示", "无法判断"}
     across = listed["copy.across_units"]
     assert (across.level, across.criterion) == ("警告", "D2 文字未照抄其他单位")

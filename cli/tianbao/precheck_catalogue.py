@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from tianbao.errors import UserError
 from tianbao.form.load import DEFAULT_FORM, builtin_form_paths
@@ -47,6 +47,13 @@ class ExternalCriterion(_Strict):
     criterion: str
 
 
+class Replaced(_Strict):
+    """A reader or form finding the precheck drops, and the precheck checks that state it."""
+
+    id: str
+    by: list[str]
+
+
 class ManualItem(_Strict):
     criterion: str
     text: str
@@ -56,24 +63,34 @@ class Catalogue(_Strict):
     criteria: dict[str, str]
     checks: list[CheckDef]
     external_criteria: list[ExternalCriterion]
-    replaced: list[str] = []
+    replaced: list[Replaced] = []
     manual: list[ManualItem]
+    _by_id: dict[str, CheckDef] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: object) -> None:
+        # Looked up for every finding of a batch: made once.
+        self._by_id = {c.id: c for c in self.checks}
+        dangling = [f"{r.id} → {c}" for r in self.replaced for c in r.by if c not in self._by_id] + [
+            r.id for r in self.replaced if not r.by]
+        if dangling:
+            raise ValueError(f"replaced 引用了不存在的检查：{'、'.join(dangling)}")
+
+    @property
+    def replaced_ids(self) -> set[str]:
+        return {r.id for r in self.replaced}
 
     def check(self, check_id: str) -> CheckDef:
-        found = self._by_id().get(check_id)
+        found = self._by_id.get(check_id)
         if found is None:
             raise KeyError(check_id)
         return found
 
-    def _by_id(self) -> dict[str, CheckDef]:
-        return {c.id: c for c in self.checks}
-
     def knows(self, check_id: str) -> bool:
-        return check_id in self._by_id() or any(check_id.startswith(e.prefix) for e in self.external_criteria)
+        return check_id in self._by_id or any(check_id.startswith(e.prefix) for e in self.external_criteria)
 
     def criterion_of(self, check_id: str) -> str:
-        if check_id in self._by_id():
-            return self._by_id()[check_id].criterion
+        if check_id in self._by_id:
+            return self._by_id[check_id].criterion
         return next((e.criterion for e in self.external_criteria if check_id.startswith(e.prefix)), "X")
 
     def criterion_title(self, check_id: str) -> str:
@@ -87,6 +104,6 @@ def load_catalogue() -> Catalogue:
     path = data_dir() / "catalogue.yaml"
     try:
         catalogue = Catalogue.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
+    except (OSError, yaml.YAMLError, ValidationError, ValueError) as exc:
         raise UserError(f"预检目录文件 {path} 无效：{exc}") from exc
     return catalogue

@@ -36,7 +36,9 @@ class Copying(_Strict):
 
 class Years(_Strict):
     period: str
+    period_start: str
     stale: str
+    as_of: str
     comparison: list[str]
     clause_ends: str
     superseded: str
@@ -134,7 +136,8 @@ def load_config() -> PrecheckConfig:
     path = data_dir() / "precheck.yaml"
     try:
         config = PrecheckConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        for pattern in (config.years.period, config.years.superseded, config.fees.amount, config.date_line,
+        for pattern in (config.years.period, config.years.period_start, config.years.as_of,
+                        config.years.superseded, config.fees.amount, config.date_line,
                         config.percentages.pattern, *config.fees.no_notice, *config.parts.problems.empty):
             re.compile(pattern)
         for day in config.deadlines.values():

@@ -18,22 +18,22 @@ from dataclasses import dataclass, field
 from tianbao.form import Form
 from tianbao.report import Report
 from tianbao.stages.precheck.catalogue import Passage, PrecheckFinding, make
-from tianbao.stages.precheck.config import Copying
+from tianbao.stages.precheck.config import Copying, load_config
 from tianbao.stages.precheck.similarity import SetIndex
-from tianbao.stages.precheck.texts import Sentence, boilerplate_keys, sentences, text_parts
+from tianbao.stages.precheck.texts import Sentence, TextPart, boilerplate_keys, sentences
 
 
 class Boilerplate:
-    """The shipped and form-derived boilerplate sentences, matched by the same similarity."""
+    """The shipped and form-derived boilerplate sentences, matched by the same similarity
+    as report sentences (so a sentence's own index keys serve here too)."""
 
-    def __init__(self, form: Form, threshold: float) -> None:
-        keys = boilerplate_keys(form)
-        self.index = SetIndex(threshold)
-        for chars in keys:
+    def __init__(self, form: Form) -> None:
+        self.index = SetIndex(load_config().copying.sentence_similarity)
+        for chars in boilerplate_keys(form):
             self.index.add(chars)
 
-    def __contains__(self, chars: frozenset[str]) -> bool:
-        return next(self.index.similar(chars), None) is not None
+    def __contains__(self, sentence: Sentence) -> bool:
+        return next(self.index.similar(sentence.chars, sentence.signatures), None) is not None
 
 
 @dataclass
@@ -50,11 +50,12 @@ class UnitText:
         return [s for found in self.parts.values() for s in found]
 
 
-def unit_text(form: Form, report: Report) -> UnitText:
-    """All countable sentences; `drop_boilerplate` then takes the boilerplate out."""
+def unit_text(report: Report, text_parts: list[TextPart]) -> UnitText:
+    """All countable sentences of a report's parts; `drop_boilerplate` then takes the
+    boilerplate out."""
     parts: dict[str, list[Sentence]] = {}
     labels: dict[str, str] = {}
-    for part in text_parts(form, report):
+    for part in text_parts:
         parts[part.key] = sentences(part.text, report.unit.name)
         labels[part.key] = part.label
     return UnitText(report.unit.name, report.unit.code, parts, labels)
@@ -62,7 +63,7 @@ def unit_text(form: Form, report: Report) -> UnitText:
 
 def drop_boilerplate(text: UnitText, boilerplate: Boilerplate) -> None:
     for key, found in text.parts.items():
-        text.parts[key] = [s for s in found if s.chars not in boilerplate]
+        text.parts[key] = [s for s in found if s not in boilerplate]
 
 
 @dataclass
@@ -100,12 +101,12 @@ def previous_year_reuse(now: UnitText, before: UnitText, config: Copying) -> Reu
     index = SetIndex(config.sentence_similarity)
     earlier = before.all
     for sentence in earlier:
-        index.add(sentence.chars)
+        index.add(sentence.chars, sentence.signatures)
     parts = []
     for key, found in now.parts.items():
         part = PartReuse(key, now.labels[key], sum(s.weight for s in found), 0)
         for sentence in found:
-            match = index.best(sentence.chars)
+            match = index.best(sentence.chars, sentence.signatures)
             if match is not None:
                 part.reused += sentence.weight
                 part.passages.append((sentence.weight, Passage(sentence.text, earlier[match[0]].text)))
@@ -167,24 +168,24 @@ def across_units(units: list[UnitText], config: Copying, threshold: float) -> Ba
     common: dict[str, tuple[int, str]] = {}
     for key in keys:
         groups: dict[str, int] = {}
-        chars: list[frozenset[str]] = []
+        firsts: list[Sentence] = []  # the first sentence of each group of equal keys
         occurrences: list[list[tuple[int, Sentence]]] = []
         for number, unit in enumerate(units):
             for sentence in unit.parts.get(key, []):
                 group = groups.get(sentence.key)
                 if group is None:
-                    group = groups[sentence.key] = len(chars)
-                    chars.append(sentence.chars)
+                    group = groups[sentence.key] = len(firsts)
+                    firsts.append(sentence)
                     occurrences.append([])
                 occurrences[group].append((number, sentence))
         index = SetIndex(config.sentence_similarity)
-        for group_chars in chars:
-            index.add(group_chars)
+        for first in firsts:
+            index.add(first.chars, first.signatures)
         reused: dict[tuple[int, int], int] = defaultdict(int)
         example: dict[tuple[int, int], tuple[int, Passage]] = {}
         excluded: dict[int, int] = defaultdict(int)
-        for group, group_chars in enumerate(chars):
-            near = [found for found, _ in index.similar(group_chars)]
+        for group, first in enumerate(firsts):
+            near = [found for found, _ in index.similar(first.chars, first.signatures)]
             sharing = {n for g in near for n, _ in occurrences[g]}
             if len(sharing) < 2:
                 continue

@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from tianbao.document.read.narrative import narrative_findings
 from tianbao.form import Form
+from tianbao.form.query import per_form
 from tianbao.precheck_catalogue import load_catalogue
 from tianbao.report import Finding, Report
 from tianbao.rules.check import check_report, year_link_findings
@@ -37,7 +38,7 @@ def rule_findings(ctx: Context) -> list[PrecheckFinding]:
         found = list(ctx.subject.reader_findings)
     if ctx.previous is not None:
         found += year_link_findings(form, ctx.previous, report)
-    replaced = set(load_catalogue().replaced)
+    replaced = load_catalogue().replaced_ids
     unique: dict[tuple[str, str | None, str], Finding] = {}
     for finding in found:
         if finding.rule in replaced:
@@ -57,15 +58,17 @@ def _narrative(ctx: Context) -> list[Finding]:
              if any(p.search(line) for p in patterns)]
     if not lines:
         return []
-    copy = ctx.report.model_copy(deep=True)  # the R8 reader fills blank fields from the text
-    return narrative_findings(ctx.form, copy, lines)
+    # The R8 reader fills blank fields from the text: it gets its own field dicts (it changes
+    # nothing else, so the tables need no copy; a deep copy of the report cost more than R8).
+    fields = {section: dict(values) for section, values in ctx.report.fields.items()}
+    return narrative_findings(ctx.form, ctx.report.model_copy(update={"fields": fields}), lines)
 
 
 def percentage_findings(ctx: Context) -> list[PrecheckFinding]:
     config = ctx.config.percentages
     ends = ctx.config.copying.sentence_ends
-    totals = [sum((cell_value(ctx.form, ctx.report.tables, ref) for ref in group), Decimal(0))
-              for group in config.denominators]
+    totals = list(dict.fromkeys(sum((cell_value(ctx.form, ctx.report.tables, ref) for ref in group), Decimal(0))
+                                for group in config.denominators))  # each total tried once
     findings = []
     for label, raw, text in ctx.normalized_passages:
         for match in re.finditer(config.pattern, text):
@@ -89,10 +92,12 @@ def year_on_year_findings(ctx: Context) -> list[PrecheckFinding]:
     return _unchanged(ctx, previous) + _stocks(ctx, previous) + _tenfold(ctx, previous)
 
 
-def _inputs(ctx: Context) -> list[tuple[str, str, str]]:
-    linked = {(link.table, link.current_row) for link in ctx.form.spec.year_links}
+@per_form
+def _inputs(form: Form) -> list[tuple[str, str, str]]:
+    """(table, row, column) of every input cell that no cross-year rule links to last year."""
+    linked = {(link.table, link.current_row) for link in form.spec.year_links}
     keys = []
-    for cell in ctx.form.input_cells:
+    for cell in form.input_cells:
         if len(cell.key) == 2 and (cell.section, cell.key[0]) not in linked:
             keys.append((cell.section, cell.key[0], cell.key[1]))
     return keys
@@ -100,7 +105,7 @@ def _inputs(ctx: Context) -> list[tuple[str, str, str]]:
 
 def _unchanged(ctx: Context, previous: Report) -> list[PrecheckFinding]:
     now, before = ctx.report.tables, previous.tables
-    keys = _inputs(ctx)
+    keys = _inputs(ctx.form)
     nonzero = [k for k in keys if now[k[0]][k[1]][k[2]] != 0]
     if not nonzero or any(now[t][r][c] != before[t][r][c] for t, r, c in keys):
         return []
@@ -128,10 +133,10 @@ def _stocks(ctx: Context, previous: Report) -> list[PrecheckFinding]:
 def _tenfold(ctx: Context, previous: Report) -> list[PrecheckFinding]:
     rule = ctx.config.numbers.tenfold
     findings = []
-    for table_id, row_id, column_id in _inputs(ctx):
-        now = Decimal(ctx.report.tables[table_id][row_id][column_id])
-        before = Decimal(previous.tables[table_id][row_id][column_id])
-        low, high = sorted((now, before))
+    for table_id, row_id, column_id in _inputs(ctx.form):
+        now = ctx.report.tables[table_id][row_id][column_id]
+        before = previous.tables[table_id][row_id][column_id]
+        low, high = (now, before) if now <= before else (before, now)
         if low <= 0 or high < rule.min_value or high < low * rule.factor:
             continue
         table = ctx.form.table(table_id)

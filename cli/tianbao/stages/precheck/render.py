@@ -1,7 +1,15 @@
 """The 预检报告 files: the findings as .xlsx and .html (the terminal tables are cli.console's).
 
-Everything is listed at once: each finding with its severity, check id, criterion, message,
-the quoted text and, for copying, the passages side by side with their source.
+The workbook lists everything at once: each finding with its severity, check id, criterion,
+message, the quoted text and, for copying, the passages side by side with their source. It
+is written row by row (xlsxwriter's constant_memory), so a district of 10,000 units costs
+no more memory than one sheet row.
+
+The page is what a person reads: the counts per check over the whole batch, then the
+findings most serious first, the units reusing most of last year's text first and the
+lowest score previews first, each list cut at HTML_ROWS rows with a line saying how many
+more the workbook holds. Uncut, 10,000 units made a page of over 100 MB that no browser
+opens comfortably and no clerk reads; below HTML_ROWS the page lists everything.
 """
 
 from __future__ import annotations
@@ -12,14 +20,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from tianbao.io.atomic import write_atomic
-from tianbao.precheck_catalogue import SEVERITY_NAMES, load_catalogue
+from tianbao.precheck_catalogue import SEVERITY_NAMES, SEVERITY_ORDER, load_catalogue
 from tianbao.stages.precheck.catalogue import PrecheckFinding
-from tianbao.stages.precheck.run import PrecheckResult
+from tianbao.stages.precheck.run import PrecheckResult, UnitResult
 from tianbao.stages.precheck.scoring import UnitScore
 
 FINDING_HEADER = ["单位代码", "单位", "严重程度", "检查编号", "评估指标", "部分", "说明", "原文", "本报告段落",
                   "对照段落", "对照来源", "工作表", "单元格"]
 MODE_NAMES = {"conservative": "保守", "strict": "严格"}
+CHECK_HEADER = ["检查编号", "评估指标", "严重程度", "问题数", "涉及单位数"]
+HTML_ROWS = 1000  # rows per list of the HTML page; the workbook has them all
 
 
 def _percent(value: float | None) -> str:
@@ -31,14 +41,27 @@ def points(value: Decimal) -> str:
 
 
 def score_summary(score: UnitScore) -> str:
-    return f"预估得分：保守 {points(score.conservative)} / 严格 {points(score.strict)}（满分 {points(score.full)}）"
+    """The score of the chosen mode first, the other beside it."""
+    other = "strict" if score.mode == "conservative" else "conservative"
+    other_score = score.strict if other == "strict" else score.conservative
+    return (f"预估得分（{MODE_NAMES[score.mode]}）：{points(score.score)}"
+            f"（{MODE_NAMES[other]} {points(other_score)}，满分 {points(score.full)}）")
+
+
+class _CriterionTitles(dict[str, str]):
+    """Check id -> its criterion with its name, looked up once per id (a batch has few ids
+    and many findings)."""
+
+    def __missing__(self, check: str) -> str:
+        title = self[check] = load_catalogue().criterion_title(check)
+        return title
 
 
 def finding_rows(result: PrecheckResult) -> list[list[str]]:
     rows = []
-    catalogue = load_catalogue()
+    titles = _CriterionTitles()
     for f in result.all_findings():
-        rows.append([f.unit_code, f.unit, f.severity_name, f.check, catalogue.criterion_title(f.check), f.part,
+        rows.append([f.unit_code, f.unit, f.severity_name, f.check, titles[f.check], f.part,
                      f.message, f.quote,
                      "\n\n".join(p.text for p in f.passages), "\n\n".join(p.other for p in f.passages),
                      f.other_source, f.sheet or "", f.cell or ""])
@@ -59,10 +82,10 @@ def _part_labels(result: PrecheckResult) -> dict[str, str]:
     return labels
 
 
-def reuse_rows(result: PrecheckResult) -> list[list[str]]:
+def reuse_rows(result: PrecheckResult, units: list[UnitResult] | None = None) -> list[list[str]]:
     keys = list(_part_labels(result))
     rows = []
-    for unit in result.units:
+    for unit in result.units if units is None else units:
         report = unit.subject.report
         if unit.reuse is None:
             rows.append([report.unit.code, report.unit.name, "无上年度报告", *["—"] * len(keys)])
@@ -77,16 +100,18 @@ def score_header() -> list[str]:
     return ["单位代码", "单位", "评分项目", "结果", "确定扣分", "可能扣分", "依据"]
 
 
-def score_rows(result: PrecheckResult) -> list[list[str]]:
+def score_rows(result: PrecheckResult, units: list[UnitResult] | None = None) -> list[list[str]]:
     rows = []
-    for unit in result.units:
+    for unit in result.units if units is None else units:
         if unit.score is None:
             continue
         for item in unit.score.items:
             rows.append([unit.score.unit_code, unit.score.unit, item.item.title, item.state, points(item.deduction),
                          points(item.possible), item.reason])
-        rows.append([unit.score.unit_code, unit.score.unit, "预估得分", "", f"保守 {points(unit.score.conservative)}",
-                     f"严格 {points(unit.score.strict)}", f"满分 {points(unit.score.full)}"])
+        rows.append([unit.score.unit_code, unit.score.unit, "预估得分",
+                     f"{points(unit.score.score)}（{MODE_NAMES[unit.score.mode]}）",
+                     f"保守 {points(unit.score.conservative)}", f"严格 {points(unit.score.strict)}",
+                     f"满分 {points(unit.score.full)}"])
     return rows
 
 
@@ -104,6 +129,7 @@ def catalogue_rows() -> list[list[str]]:
 def _sheets(result: PrecheckResult) -> list[tuple[str, list[str], list[list[str]], list[int]]]:
     sheets = [
         ("问题清单", FINDING_HEADER, finding_rows(result), [12, 22, 8, 24, 22, 24, 60, 40, 40, 40, 16, 8, 10]),
+        ("按检查汇总", CHECK_HEADER, check_rows(result), [26, 30, 10, 10, 12]),
         ("与上年重复比例", reuse_header(result), reuse_rows(result), [12, 22, 14, *[16] * len(_part_labels(result))]),
     ]
     if result.pack is not None:
@@ -121,7 +147,8 @@ def render_xlsx(result: PrecheckResult) -> bytes:
     from tianbao.io.printing import row_height, set_up_page
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+    # constant_memory: each row goes to a temporary file as it is written (rows in order).
+    book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
                                         "strings_to_numbers": False, "strings_to_urls": False})
     head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
@@ -131,9 +158,10 @@ def render_xlsx(result: PrecheckResult) -> bytes:
             sheet.set_column(col, col, width, wrap)
         sheet.write_row(0, 0, header, head)
         for index, row in enumerate(rows, start=1):
+            sheet.set_row(index, row_height(zip(row, widths, strict=False)))  # before its cells (constant_memory)
             for col, value in enumerate(row):
-                sheet.write_string(index, col, value)
-            sheet.set_row(index, row_height(zip(row, widths, strict=False)))
+                if value:  # most finding rows leave the passage and cell columns empty
+                    sheet.write_string(index, col, value)
         sheet.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
         sheet.freeze_panes(1, 0)
         set_up_page(sheet, landscape=True, header_left=title, repeat_rows=(0, 0))
@@ -159,19 +187,65 @@ def render_html(result: PrecheckResult) -> str:
            f"<title>{_h(_title(result))}</title><style>{_STYLE}</style></head><body>",
            f"<h1>{_h(_title(result))}</h1>", f"<p>{_h(summary_line(result))}</p>",
            f"<p>{_h('、'.join(f'{SEVERITY_NAMES[k]} {v} 项' for k, v in counts.items()))}</p>"]
+    out += _table("按检查汇总", CHECK_HEADER, check_rows(result))
+    findings = sorted(result.all_findings(), key=lambda f: SEVERITY_ORDER[f.severity])
     columns = ["单位", "严重程度", "检查编号", "评估指标", "部分", "说明"]
     out.append("<h2>问题清单</h2><table><tr>" + "".join(f"<th>{_h(h)}</th>" for h in columns) + "</tr>")
-    for f in result.all_findings():
+    titles = _CriterionTitles()
+    for f in findings[:HTML_ROWS]:
         out.append(f"<tr><td>{_h(f.unit)}</td><td class=\"{f.severity}\">{_h(f.severity_name)}</td>"
-                   f"<td>{_h(f.check)}</td><td>{_h(load_catalogue().criterion_title(f.check))}</td><td>{_h(f.part)}</td>"
+                   f"<td>{_h(f.check)}</td><td>{_h(titles[f.check])}</td><td>{_h(f.part)}</td>"
                    f"<td>{_h(f.message)}{_pairs_html(f)}</td></tr>")
     out.append("</table>")
-    for title, header, rows, _ in _sheets(result)[1:]:
-        out.append(f"<h2>{_h(title)}</h2><table><tr>" + "".join(f"<th>{_h(h)}</th>" for h in header) + "</tr>")
-        out += ["<tr>" + "".join(f"<td>{_h(c)}</td>" for c in row) + "</tr>" for row in rows]
-        out.append("</table>")
+    out += _more(len(findings), "问题清单", "按严重程度排列")
+    reuse = sorted(result.units, key=_reuse_order)
+    out += _table("与上年重复比例", reuse_header(result), reuse_rows(result, reuse[:HTML_ROWS]))
+    out += _more(len(reuse), "与上年重复比例", "重复比例高的在前", unit="份报告")
+    if result.pack is not None:
+        scored = sorted((u for u in result.units if u.score is not None), key=_score)
+        title = f"评分预览（{result.pack.name}）"[:31]
+        out += _table(title, score_header(), score_rows(result, scored[:HTML_ROWS]))
+        out += _more(len(scored), title, "预估得分低的在前", unit="份报告")
+    out += _table("人工核对清单", ["评估指标", "指标名称", "核对内容", "已核对"], manual_rows())
+    out += _table("检查目录", ["检查编号", "严重程度", "可判定", "评估指标", "说明模板"], catalogue_rows())
     out.append("</body></html>")
     return "\n".join(out) + "\n"
+
+
+def _table(title: str, header: list[str], rows: list[list[str]]) -> list[str]:
+    return [f"<h2>{_h(title)}</h2><table><tr>" + "".join(f"<th>{_h(h)}</th>" for h in header) + "</tr>",
+            *("<tr>" + "".join(f"<td>{_h(c)}</td>" for c in row) + "</tr>" for row in rows), "</table>"]
+
+
+def _more(total: int, sheet: str, order: str, unit: str = "项") -> list[str]:
+    """The line under a list cut at HTML_ROWS: where the rest is."""
+    if total <= HTML_ROWS:
+        return []
+    return [f"<p>以上列出前 {HTML_ROWS} {unit}（{order}），共 {total} {unit}；"
+            f"全部内容见同名 .xlsx 文件的“{_h(sheet)}”工作表。</p>"]
+
+
+def _score(unit: UnitResult) -> Decimal:
+    return unit.score.score if unit.score is not None else Decimal(0)
+
+
+def _reuse_order(unit: UnitResult) -> tuple[bool, float]:
+    ratio = unit.reuse.ratio if unit.reuse is not None else None
+    return (ratio is None, -(ratio or 0.0))
+
+
+def check_rows(result: PrecheckResult) -> list[list[str]]:
+    """One row per check that found something: how many findings, in how many units."""
+    findings: dict[str, int] = {}
+    units: dict[str, set[tuple[str, str]]] = {}
+    severities: dict[str, str] = {}
+    for f in result.all_findings():
+        findings[f.check] = findings.get(f.check, 0) + 1
+        units.setdefault(f.check, set()).add((f.unit_code, f.unit))
+        severities.setdefault(f.check, f.severity)
+    titles = _CriterionTitles()
+    ordered = sorted(findings, key=lambda c: (SEVERITY_ORDER[severities[c]], -findings[c], c))
+    return [[c, titles[c], SEVERITY_NAMES[severities[c]], str(findings[c]), str(len(units[c]))] for c in ordered]
 
 
 def _pairs_html(finding: PrecheckFinding) -> str:

@@ -34,6 +34,7 @@ from tianbao.stages.precheck.inputs import PreviousReports, Subject, apply_publi
 from tianbao.stages.precheck.numbers import percentage_findings, rule_findings, year_on_year_findings
 from tianbao.stages.precheck.parts import local_findings, part_findings
 from tianbao.stages.precheck.scoring import MODES, UnitScore, score_unit
+from tianbao.stages.precheck.texts import text_parts
 from tianbao.stages.precheck.years import year_findings
 from tianbao.workbook.limits import DEFAULT_LIMITS, Limits
 
@@ -116,7 +117,7 @@ def precheck(form: Form, inputs: list[Path], options: Options) -> PrecheckResult
                             previous_given=previous is not None)
     for unit in units:
         if pack is not None:
-            unit.score = score_unit(form, pack, unit.subject.report, unit.findings)
+            unit.score = score_unit(form, pack, unit.subject.report, unit.findings, mode)
         unit.findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     return result
 
@@ -124,24 +125,24 @@ def precheck(form: Form, inputs: list[Path], options: Options) -> PrecheckResult
 def _check_units(form: Form, config: PrecheckConfig, subjects: list[Subject], previous: PreviousReports | None,
                  pack: Pack | None, threshold: float) -> tuple[list[UnitResult], list[PrecheckFinding]]:
     """The units' results, and the batch notes on common wording."""
-    texts = [unit_text(form, s.report) for s in subjects]
-    befores: list[UnitText | None] = []
-    for subject in subjects:
-        before = previous.find(subject.report) if previous else None
-        befores.append(unit_text(form, before) if before is not None else None)
-    boilerplate = Boilerplate(form, config.copying.sentence_similarity)
+    # Each report's parts and sentences are made once: the checks of one unit, its reuse of
+    # last year's text and the comparison across units all read the same ones.
+    contexts = [Context(form, config, s, previous.find(s.report) if previous else None, pack, threshold)
+                for s in subjects]
+    texts = [unit_text(ctx.report, ctx.parts) for ctx in contexts]
+    befores = [unit_text(ctx.previous, text_parts(form, ctx.previous)) if ctx.previous is not None else None
+               for ctx in contexts]
+    boilerplate = Boilerplate(form)
     for text in [*texts, *(b for b in befores if b)]:
         drop_boilerplate(text, boilerplate)
     units = []
-    for subject, text, before in zip(subjects, texts, befores, strict=True):
-        last = previous.find(subject.report) if previous else None
-        ctx = Context(form, config, subject, last, pack, threshold)
+    for ctx, text, before in zip(contexts, texts, befores, strict=True):
         findings = unit_checks(ctx)
         reuse = None
         if before is not None:
             reuse = previous_year_reuse(text, before, config.copying)
             findings += previous_year_findings(reuse, config.copying, threshold)
-        units.append(UnitResult(subject, findings, reuse))
+        units.append(UnitResult(ctx.subject, findings, reuse))
     shared = across_units(texts, config.copying, threshold)
     _attach_clusters(units, texts, shared)
     for unit in units:

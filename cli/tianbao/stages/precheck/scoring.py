@@ -36,6 +36,7 @@ class UnitScore:
     unit_code: str
     full: Decimal
     items: list[ItemScore]
+    mode: str = "conservative"  # the score shown first (--mode)
 
     @property
     def conservative(self) -> Decimal:
@@ -45,8 +46,10 @@ class UnitScore:
     def strict(self) -> Decimal:
         return self.conservative - sum((i.possible for i in self.items), Decimal(0))
 
-    def score(self, mode: str) -> Decimal:
-        return self.strict if mode == "strict" else self.conservative
+    @property
+    def score(self) -> Decimal:
+        """The score of the chosen mode."""
+        return self.strict if self.mode == "strict" else self.conservative
 
 
 def undetermined_checks(findings: list[PrecheckFinding]) -> dict[str, str]:
@@ -61,7 +64,8 @@ def undetermined_checks(findings: list[PrecheckFinding]) -> dict[str, str]:
     return found
 
 
-def score_unit(form: Form, pack: Pack, report: Report, findings: list[PrecheckFinding]) -> UnitScore:
+def score_unit(form: Form, pack: Pack, report: Report, findings: list[PrecheckFinding],
+               mode: str = "conservative") -> UnitScore:
     unknown = undetermined_checks(findings)
     items = []
     for item in pack.items:
@@ -87,4 +91,4 @@ def score_unit(form: Form, pack: Pack, report: Report, findings: list[PrecheckFi
             items.append(ItemScore(item, UNKNOWN, Decimal(0), min(item.cap, item.deduct), undecided[0]))
         else:
             items.append(ItemScore(item, PASS, Decimal(0), Decimal(0), ""))
-    return UnitScore(report.unit.name, report.unit.code, pack.full_score, items)
+    return UnitScore(report.unit.name, report.unit.code, pack.full_score, items, mode)

@@ -17,15 +17,26 @@ import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 
 _EPSILON = 1e-9
+# Keys are cut to 61 bits so that they stay small integers (hashed and stored at half the cost
+# of the 80-bit sums in a batch's index of millions of entries); two different groups that
+# happen to share a key only add a candidate, which the exact comparison drops.
+_KEY_BITS = (1 << 61) - 1
 
 
-@cache
-def _spread(ch: str) -> int:
-    """A fixed pseudo-random 64-bit number per character (the same in every run, unlike hash())."""
-    return int.from_bytes(hashlib.blake2b(ch.encode("utf-8"), digest_size=8).digest(), "big")
+class _Spread(dict[str, int]):
+    """A fixed pseudo-random 64-bit number per character (the same in every run, unlike
+    hash()), made on first use; a dict lookup, as it runs for every character of every
+    sentence."""
+
+    def __missing__(self, ch: str) -> int:
+        value = self[ch] = int.from_bytes(hashlib.blake2b(ch.encode("utf-8"), digest_size=8).digest(), "big")
+        return value
+
+
+_SPREAD = _Spread()
 
 
 @cache
@@ -37,18 +48,23 @@ def _schemes(size: int, threshold: float) -> tuple[int, ...]:
                          for n in range(smallest, size + 1)}))
 
 
-def _signatures(chars: frozenset[str], threshold: float) -> list[int]:
+@lru_cache(maxsize=1 << 16)
+def signatures(chars: frozenset[str], threshold: float) -> tuple[int, ...]:
     """One key per (scheme, group): the characters of the set in that group, as the sum of
-    their numbers (equal groups give equal keys; a rare equal sum of different groups only
-    adds a candidate that the exact comparison then drops)."""
-    values = [_spread(ch) for ch in chars]
-    keys = []
+    their numbers with the scheme and group (equal groups give equal keys; a rare equal key of
+    different groups only adds a candidate that the exact comparison then drops).
+
+    A sentence's keys are made once (texts.Sentence) and handed to every index it meets; the
+    same sentence in many reports (kept from last year, or wording a district shares) is
+    looked up in a bounded cache instead of worked out again."""
+    values = [_SPREAD[ch] for ch in chars]
+    keys: list[int] = []
     for groups in _schemes(len(chars), threshold):
         sums = [0] * groups
         for value in values:
             sums[value % groups] += value
-        keys += [(total << 12) | (groups << 6) | group for group, total in enumerate(sums)]
-    return keys
+        keys += [((total << 12) | (groups << 6) | group) & _KEY_BITS for group, total in enumerate(sums)]
+    return tuple(keys)
 
 
 class SetIndex:
@@ -59,14 +75,15 @@ class SetIndex:
         self.sets: list[frozenset[str]] = []
         self.buckets: dict[int, list[int]] = defaultdict(list)
 
-    def add(self, chars: frozenset[str]) -> int:
+    def add(self, chars: frozenset[str], keys: tuple[int, ...] | None = None) -> int:
+        """File a set (under `keys`, its signatures at this threshold, when already made)."""
         ident = len(self.sets)
         self.sets.append(chars)
-        for key in _signatures(chars, self.threshold):
+        for key in keys if keys is not None else signatures(chars, self.threshold):
             self.buckets[key].append(ident)
         return ident
 
-    def similar(self, chars: frozenset[str]) -> Iterator[tuple[int, float]]:
+    def similar(self, chars: frozenset[str], keys: tuple[int, ...] | None = None) -> Iterator[tuple[int, float]]:
         """(id, similarity) of every indexed set at or above the threshold, each once, by id."""
         size = len(chars)
         threshold = self.threshold
@@ -74,7 +91,7 @@ class SetIndex:
         sets = self.sets
         seen: set[int] = set()
         found: list[tuple[int, float]] = []
-        for key in _signatures(chars, threshold):
+        for key in keys if keys is not None else signatures(chars, threshold):
             for ident in self.buckets.get(key, ()):
                 if ident in seen:
                     continue
@@ -89,6 +106,6 @@ class SetIndex:
                     found.append((ident, score))
         yield from sorted(found)
 
-    def best(self, chars: frozenset[str]) -> tuple[int, float] | None:
+    def best(self, chars: frozenset[str], keys: tuple[int, ...] | None = None) -> tuple[int, float] | None:
         """The most similar indexed set (the first added among equals)."""
-        return max(self.similar(chars), key=lambda item: (item[1], -item[0]), default=None)
+        return max(self.similar(chars, keys), key=lambda item: (item[1], -item[0]), default=None)

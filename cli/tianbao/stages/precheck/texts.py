@@ -23,6 +23,7 @@ from tianbao.form.spec import FieldsSection
 from tianbao.precheck_catalogue import data_dir
 from tianbao.report import Report
 from tianbao.stages.precheck.config import load_config
+from tianbao.stages.precheck.similarity import signatures
 
 UNIT_MARK = "〈单位〉"  # stands for the unit's name in boilerplate sentences
 _NOT_TEXT = re.compile(r"[\W_]+")
@@ -43,6 +44,7 @@ class Sentence:
     text: str  # as written, for quoting
     key: str  # normalised
     chars: frozenset[str]
+    signatures: tuple[int, ...]  # its index keys at the configured similarity, made once
 
     @property
     def weight(self) -> int:
@@ -96,12 +98,13 @@ def split_sentences(text: str) -> list[str]:
 
 def sentences(text: str, unit_name: str = "") -> list[Sentence]:
     """The countable sentences of a text (long enough to be compared)."""
-    shortest = load_config().copying.min_sentence_chars
+    copying = load_config().copying
     found = []
     for piece in split_sentences(text):
         key = normalize(piece, unit_name)
-        if len(key) >= shortest:
-            found.append(Sentence(piece, key, frozenset(key)))
+        if len(key) >= copying.min_sentence_chars:
+            chars = frozenset(key)
+            found.append(Sentence(piece, key, chars, signatures(chars, copying.sentence_similarity)))
     return found
 
 
@@ -113,13 +116,24 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 @cache
 def shipped_boilerplate() -> tuple[str, ...]:
+    """The hand-written statutory sentences (boilerplate.yaml)."""
     path = data_dir() / "boilerplate.yaml"
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        entries = [str(s) for s in raw.get("sentences", [])] + [str(s) for s in raw.get("learned", [])]
+        return tuple(str(s) for s in raw.get("sentences", []))
     except (OSError, yaml.YAMLError, AttributeError) as exc:
         raise UserError(f"套话文件 {path} 无效：{exc}") from exc
-    return tuple(entries)
+
+
+@cache
+def learned_boilerplate() -> tuple[str, ...]:
+    """The sentences learned from a corpus (boilerplate_learned.yaml, written by learn.py)."""
+    path = data_dir() / "boilerplate_learned.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return tuple(str(entry["text"]) for entry in raw.get("sentences", []))
+    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError) as exc:
+        raise UserError(f"套话文件 {path} 无效：{exc}") from exc
 
 
 def form_boilerplate(form: Form) -> list[str]:
@@ -136,7 +150,10 @@ def form_boilerplate(form: Form) -> list[str]:
     return [text for text in found if text]
 
 
-def boilerplate_keys(form: Form) -> list[frozenset[str]]:
+def boilerplate_keys(form: Form, learned: bool = True) -> list[frozenset[str]]:
+    """The character sets of every boilerplate sentence (without the learned ones: what a
+    new corpus need not learn again)."""
     shortest = load_config().copying.min_sentence_chars
-    keys = {normalize(text) for text in [*shipped_boilerplate(), *form_boilerplate(form)]}
+    texts = [*shipped_boilerplate(), *form_boilerplate(form), *(learned_boilerplate() if learned else ())]
+    keys = {normalize(text) for text in texts}
     return [frozenset(k) for k in sorted(keys) if len(k) >= shortest]

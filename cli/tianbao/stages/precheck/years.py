@@ -21,32 +21,52 @@ def quote_at(raw: str, text: str, start: int, end: int, ends: str) -> str:
 
 
 def year_findings(ctx: Context) -> list[PrecheckFinding]:
+    """Periods not the report year (a whole period, or only its first day), years before or
+    after it outside comparisons (last year's 年底/年度, 截至 any other year's end), and a
+    citation of the superseded format. These state the form's R9 and R10 (which the
+    document reader also gives) with the comparison phrases left alone; one finding per
+    sentence and criterion."""
     config = ctx.config.years
     ends = ctx.config.copying.sentence_ends
     period = re.compile(config.period)
+    period_start = re.compile(config.period_start)
     stale = re.compile(config.stale.replace("{last}", str(ctx.year - 1)))
+    as_of = re.compile(config.as_of)
     superseded = re.compile(config.superseded)
     findings: list[PrecheckFinding] = []
-    quoted: set[tuple[str, str]] = set()
+    quoted: set[tuple[str, str]] = set()  # (criterion, sentence) already given a finding
+
+    def add(finding: PrecheckFinding) -> None:
+        key = (finding.criterion, finding.quote)
+        if key not in quoted:
+            quoted.add(key)
+            findings.append(finding)
+
+    def compared(text: str, match: re.Match[str]) -> bool:
+        clause = sentence_around(text, match.start(), match.end(), config.clause_ends)
+        return any(word in clause for word in config.comparison)
+
     for label, raw, text in ctx.normalized_passages:
         for match in period.finditer(text):
             start, end = int(match.group("start")), int(match.group("end"))
-            if start == end == ctx.year:
-                continue
-            quoted_text = quote_at(raw, text, match.start(), match.end(), ends)
-            findings.append(make("year.period", part=label, quote=quoted_text, start=start, end=end, year=ctx.year))
-            quoted.add(("period", quoted_text))
+            if start != ctx.year or end != ctx.year:
+                add(make("year.period", part=label, quote=quote_at(raw, text, match.start(), match.end(), ends),
+                         start=start, end=end, year=ctx.year))
+        for match in period_start.finditer(text):
+            start = int(match.group("start"))
+            if start != ctx.year:
+                add(make("year.period_start", part=label, start=start, year=ctx.year,
+                         quote=quote_at(raw, text, match.start(), match.end(), ends)))
+        for match in as_of.finditer(text):
+            if int(match.group("y")) != ctx.year and not compared(text, match):
+                add(make("year.stale", part=label, found=match.group(0), year=ctx.year,
+                         quote=quote_at(raw, text, match.start(), match.end(), ends)))
         for match in stale.finditer(text):
-            clause = sentence_around(text, match.start(), match.end(), config.clause_ends)
-            if any(word in clause for word in config.comparison):
-                continue
-            quoted_text = quote_at(raw, text, match.start(), match.end(), ends)
-            if ("stale", quoted_text) in quoted or ("period", quoted_text) in quoted:
-                continue
-            quoted.add(("stale", quoted_text))
-            findings.append(make("year.stale", part=label, quote=quoted_text, found=match.group(0), year=ctx.year))
+            if not compared(text, match):
+                add(make("year.stale", part=label, found=match.group(0), year=ctx.year,
+                         quote=quote_at(raw, text, match.start(), match.end(), ends)))
         if ctx.year >= config.superseded_from_year:
             for match in superseded.finditer(text):
-                findings.append(make("year.superseded_format", part=label, year=ctx.year,
-                                     quote=quote_at(raw, text, match.start(), match.end(), ends)))
+                add(make("year.superseded_format", part=label, year=ctx.year,
+                         quote=quote_at(raw, text, match.start(), match.end(), ends)))
     return findings
