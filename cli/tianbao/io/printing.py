@@ -18,6 +18,7 @@ For XlsxWriter worksheets; the summary and every listing may use it:
 
 from __future__ import annotations
 
+import itertools
 import math
 import unicodedata
 from collections.abc import Iterable
@@ -35,6 +36,10 @@ PAGE_WIDTH = {False: (8.27 - 2 * MARGIN_SIDE) * 72, True: (11.69 - 2 * MARGIN_SI
 PAGE_HEIGHT = {False: (11.69 - 2 * MARGIN_TOP) * 72, True: (8.27 - 2 * MARGIN_TOP) * 72}
 LINE_SPACING = 1.4  # line height in em
 CELL_PADDING = 3.0  # points: the client's inner margins of a cell (left + right, top + bottom)
+LABEL_SLACK = 0.3  # em a label's line keeps free: a bold face or a client's rounding may widen it
+# LibreOffice sizes a column from Carlito's digit width unrounded (7.4 pixels at 11 pt where
+# Excel rounds to 7): its columns hold up to this much more text.
+LIBREOFFICE_WIDER = 1.07
 
 
 def column_points(width: float) -> float:
@@ -50,53 +55,107 @@ def _char_width(char: str) -> float:
 
 
 def wrapped_lines(text: str, width: float, font_size: float = 11) -> int:
-    """How many lines `text` takes in a wrapping cell `width` Excel characters wide.
-
-    Breaks where the text has a line break and wherever a line is full: CJK text may break
-    after any character; a latin word that does not fit moves to the next line whole."""
-    room = max(column_points(width) - CELL_PADDING, font_size) / font_size  # in em
+    """How many lines `text` takes in a wrapping cell `width` Excel characters wide."""
+    room = _room(width, font_size)
     if len(text) <= room and "\n" not in text:  # fits even if every character is wide (most cells)
         return 1
-    total = 0
-    for paragraph in str(text).split("\n"):
-        lines, used = 1, 0.0
-        for word in _words(paragraph):
-            size = sum(_char_width(c) for c in word)
-            if used + size <= room:
-                used += size
-            elif size <= room and not _is_cjk(word):
-                lines, used = lines + 1, size
-            else:  # CJK, or a word longer than the line: fill character by character
-                for char in word:
-                    step = _char_width(char)
-                    if used + step > room:
-                        lines, used = lines + 1, 0.0
-                    used += step
-        total += lines
-    return total
+    return sum(len(_line_lengths(paragraph, room)) for paragraph in str(text).split("\n"))
+
+
+def _room(width: float, font_size: float) -> float:
+    """The em of `font_size` a line holds in a column `width` Excel characters wide."""
+    return max(column_points(width) - CELL_PADDING, font_size) / font_size
+
+
+def _line_lengths(paragraph: str, room: float, cling: bool = True) -> list[int]:
+    """The characters on each line of `paragraph` wrapped in `room` em.
+
+    Breaks wherever a line is full: CJK text may break after any character, except (with
+    `cling`, as Excel and WPS do) before closing or after opening punctuation, which stay with
+    their character; a latin word that does not fit moves to the next line whole."""
+    lines: list[int] = [0]
+    used = 0.0
+    for word in _words(paragraph, cling):
+        size = sum(_char_width(c) for c in word)
+        if used + size <= room:
+            used += size
+            lines[-1] += len(word)
+        elif size <= room and (used > 0 or not _is_cjk(word)):
+            lines.append(len(word))
+            used = size
+        else:  # a word longer than the line: fill character by character
+            for char in word:
+                step = _char_width(char)
+                if used + step > room and used > 0:
+                    lines.append(0)
+                    used = 0.0
+                used += step
+                lines[-1] += 1
+    return lines
 
 
 def _is_cjk(word: str) -> bool:
     return len(word) == 1 and _char_width(word) == 1.0
 
 
-def _words(paragraph: str) -> Iterable[str]:
-    """Runs of latin letters and digits (with a trailing space) as one word; any other
-    character alone."""
+OPENING = "（《“‘【〈「『"
+CLOSING = "）》”’】〉」』、，。；：！？"
+
+
+def _words(paragraph: str, cling: bool = True) -> Iterable[str]:
+    """The pieces a line may not break inside: runs of latin letters and digits (with a
+    trailing space) as one word, a CJK character (with the punctuation that clings to it, when
+    `cling`), any other character alone."""
+    pieces: list[str] = []
     word = ""
     for char in paragraph:
         if _char_width(char) == 1.0:
             if word:
-                yield word
+                pieces.append(word)
                 word = ""
-            yield char
+            if cling and pieces and (char in CLOSING or pieces[-1][-1] in OPENING):
+                pieces[-1] += char
+            else:
+                pieces.append(char)
         elif char == " ":
-            yield word + " "
+            pieces.append(word + " ")
             word = ""
         else:
             word += char
     if word:
-        yield word
+        pieces.append(word)
+    return pieces
+
+
+WHOLE_LINE = 9  # a label line of up to this many characters (三、本年度办理结果) never wraps
+ORPHAN = 2  # a wrapped label whose last line has this many characters or fewer reads as a word cut
+
+
+def label_width(text: str, minimum: float, font_size: float = 11) -> float:
+    """The narrowest width in whole Excel characters, at least `minimum`, at which a label shows
+    its words whole: each of its lines (split at its line breaks) of up to WHOLE_LINE characters
+    on one line, a longer one wrapped without a last line of ORPHAN characters or fewer."""
+    width = math.ceil(minimum)
+    while not _words_whole(text, width, font_size):
+        width += 1
+    return width
+
+
+def _words_whole(text: str, width: float, font_size: float) -> bool:
+    """Whether the label's words show whole in Excel and in LibreOffice alike: LibreOffice
+    wraps in columns up to LIBREOFFICE_WIDER wider and breaks before punctuation too."""
+    room = _room(width, font_size) - LABEL_SLACK
+    for paragraph in text.split("\n"):
+        for line_room, cling in ((room, True), (room, False), (room * LIBREOFFICE_WIDER, False)):
+            lines = _line_lengths(paragraph, line_room, cling)
+            if len(lines) == 1:
+                continue
+            if len(paragraph) <= WHOLE_LINE or lines[-1] <= ORPHAN:
+                return False
+            starts = itertools.accumulate(lines[:-1])
+            if any(paragraph[start] in CLOSING for start in starts):
+                return False
+    return True
 
 
 def row_height(cells: Iterable[tuple[str, float]], font_size: float = 11, minimum: float = 0.0) -> float:
