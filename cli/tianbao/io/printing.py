@@ -131,17 +131,25 @@ WHOLE_LINE = 9  # a label line of up to this many characters (三、本年度办
 ORPHAN = 2  # a wrapped label whose last line has this many characters or fewer reads as a word cut
 
 
-def label_width(text: str, minimum: float, font_size: float = 11) -> float:
+def label_width(text: str, minimum: float = 0, font_size: float = 11, whole_line: int = WHOLE_LINE) -> float:
     """The narrowest width in whole Excel characters, at least `minimum`, at which a label shows
-    its words whole: each of its lines (split at its line breaks) of up to WHOLE_LINE characters
-    on one line, a longer one wrapped without a last line of ORPHAN characters or fewer."""
+    its words whole: each of its lines (split at its line breaks) of up to `whole_line`
+    characters on one line, a longer one wrapped without a last line of ORPHAN characters or
+    fewer (`whole_line=len(text)`: the width that shows `text` on one line)."""
     width = math.ceil(minimum)
-    while not _words_whole(text, width, font_size):
+    while not _words_whole(text, width, font_size, whole_line):
         width += 1
     return width
 
 
-def _words_whole(text: str, width: float, font_size: float) -> bool:
+def fill_width(*others: float, landscape: bool = False) -> float:
+    """The width in whole Excel characters that, beside columns of widths `others`, fills the
+    page (portrait unless `landscape`) without going over, so that it prints unscaled."""
+    room = PAGE_WIDTH[landscape] - sum(column_points(w) for w in others) - 2
+    return int((room / 0.75 - 5) / 7)
+
+
+def _words_whole(text: str, width: float, font_size: float, whole_line: int) -> bool:
     """Whether the label's words show whole in Excel and in LibreOffice alike: LibreOffice
     wraps in columns up to LIBREOFFICE_WIDER wider and breaks before punctuation too."""
     room = _room(width, font_size) - LABEL_SLACK
@@ -150,7 +158,7 @@ def _words_whole(text: str, width: float, font_size: float) -> bool:
             lines = _line_lengths(paragraph, line_room, cling)
             if len(lines) == 1:
                 continue
-            if len(paragraph) <= WHOLE_LINE or lines[-1] <= ORPHAN:
+            if len(paragraph) <= whole_line or lines[-1] <= ORPHAN:
                 return False
             starts = itertools.accumulate(lines[:-1])
             if any(paragraph[start] in CLOSING for start in starts):

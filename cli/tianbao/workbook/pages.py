@@ -15,7 +15,7 @@ import math
 
 from tianbao.cells import Range, column_index, column_letters
 from tianbao.form.spec import FieldDef, FieldsSection, TableSection
-from tianbao.io.printing import MAX_ROW_HEIGHT, PAGE_WIDTH, column_points, label_width, row_height
+from tianbao.io.printing import MAX_ROW_HEIGHT, fill_width, label_width, row_height
 
 DEFAULT_WIDTH = 8.43  # Excel's width of a column no one sized
 TITLE_HEIGHT = 30
@@ -26,14 +26,7 @@ SHORT_INPUT_WIDTH = 40
 MIN_ROW = 20  # a single line of 11 pt text with room to click into
 
 
-def _fill_width(*others: float) -> float:
-    """The width in Excel characters that, beside columns of widths `others`, fills a
-    portrait page exactly (so it prints unscaled)."""
-    room = PAGE_WIDTH[False] - sum(column_points(w) for w in others) - 2
-    return int((room / 0.75 - 5) / 7)
-
-
-INSTRUCTION_WIDTH = _fill_width(INSTRUCTION_NUMBER_WIDTH)
+INSTRUCTION_WIDTH = fill_width(INSTRUCTION_NUMBER_WIDTH)
 
 
 def instruction_height(line: str) -> float:
@@ -48,7 +41,7 @@ def label_column_width(section: FieldsSection) -> float:
 def input_width(section: FieldsSection) -> float:
     """A sheet with a long text fills the rest of a portrait page with its input column."""
     if any(f.type == "longtext" for f in section.fields):
-        return _fill_width(label_column_width(section))
+        return fill_width(label_column_width(section))
     return SHORT_INPUT_WIDTH
 
 
