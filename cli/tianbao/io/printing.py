@@ -18,6 +18,7 @@ For XlsxWriter worksheets; the summary and every listing may use it:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import unicodedata
@@ -140,6 +141,18 @@ def label_width(text: str, minimum: float = 0, font_size: float = 11, whole_line
     while not _words_whole(text, width, font_size, whole_line):
         width += 1
     return width
+
+
+@functools.lru_cache(maxsize=4096)  # a listing repeats its values (file names, severities)
+def value_width(text: str, minimum: float, font_size: float = 11) -> float:
+    """The narrowest width, at least `minimum`, at which a listing's value reads whole: up to
+    WHOLE_LINE characters on one line, a longer text wrapped anywhere but inside a latin word
+    (a check id, a file name)."""
+    if len(text) <= WHOLE_LINE and "\n" not in text:
+        return label_width(text, minimum, font_size)
+    latin = [word.strip() for word in _words(text) if not _is_cjk(word[0])]
+    longest = max(latin, key=len, default="")
+    return label_width(longest, minimum, font_size, whole_line=len(longest)) if longest else minimum
 
 
 def fill_width(*others: float, landscape: bool = False) -> float:
