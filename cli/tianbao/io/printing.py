@@ -207,7 +207,9 @@ def split_for_rows(text: str, width: float, font_size: float = 11) -> list[str]:
         if current:
             pieces.append(current)
         while wrapped_lines(paragraph, width, font_size) > most:  # one paragraph longer than a row
-            per_row = max(1, most * int(room))  # a line holds int(room) wide characters
+            per_row = max(1, most * int(room))  # a line holds int(room) wide characters,
+            while per_row > 1 and wrapped_lines(paragraph[:per_row], width, font_size) > most:
+                per_row -= 1  # or fewer where punctuation keeps to its character
             pieces.append(paragraph[:per_row])
             paragraph = paragraph[per_row:]
         current = paragraph
