@@ -1,4 +1,5 @@
-"""How a sheet the tool writes comes out of a printer: A4 page setup and row heights.
+"""How a sheet the tool writes comes out of a printer: A4 page setup, column widths that keep
+words whole, and row heights.
 
 Spreadsheet clients do not grow a row to fit wrapped text that a program wrote (Excel and
 WPS only do so when a person edits the cell; a row with a set height never grows), so the
@@ -8,9 +9,16 @@ other character 0.6 em (DejaVu Sans, LibreOffice's fallback, is wider than SimSu
 em), and a line is 1.4 em high (SimSun needs 1.3, Noto Sans CJK, the common CJK fallback,
 1.45 with its own spacing). Rounding up costs a little white space; rounding down cuts text off.
 
+Column widths are Excel's: a workbook's default font is Calibri 11 (7 pixels a character),
+which LibreOffice measures with Carlito, its metric twin (without Carlito it falls back to
+DejaVu Sans, a third wider, and nothing printed there says how Excel shows it). A label's
+column is widened until its words are whole (`label_width`), a listing's until its short
+values are (`value_width`).
+
 For XlsxWriter worksheets; the summary and every listing may use it:
 
     lines = wrapped_lines(text, width=60)               # column width in Excel characters
+    width = label_width("社会公益组织", minimum=9)        # 14: the label on one line
     sheet.set_row(row, row_height([(text, 60), (name, 14)], font_size=10))
     set_up_page(sheet, landscape=True, header_left="某某区民政局", header_right="错误清单",
                 repeat_rows=(2, 2))
