@@ -140,6 +140,7 @@ WHOLE_LINE = 9  # a label line of up to this many characters (三、本年度办
 ORPHAN = 2  # a wrapped label whose last line has this many characters or fewer reads as a word cut
 
 
+@functools.lru_cache(maxsize=4096)  # a form's labels are measured again for every workbook
 def label_width(text: str, minimum: float = 0, font_size: float = 11, whole_line: int = WHOLE_LINE) -> float:
     """The narrowest width in whole Excel characters, at least `minimum`, at which a label shows
     its words whole: each of its lines (split at its line breaks) of up to `whole_line`
