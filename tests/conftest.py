@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from tianbao.stages.office import find_soffice
 REQUIRE_CLIENTS = os.environ.get("TIANBAO_REQUIRE_CLIENTS") == "1"
 # The marker of each client, by the fixture that finds it.
 CLIENT_FIXTURES = {"soffice": "libreoffice", "chromium": "chromium", "chromedriver": "chromium",
-                   "ssconvert": "gnumeric", "pdftotext": "poppler"}
+                   "ssconvert": "gnumeric", "pdftotext": "poppler", "excel_metrics": "libreoffice"}
 CLIENT_MARKERS = tuple(CLIENT_FIXTURES.values())
 
 
@@ -99,3 +100,15 @@ def ssconvert() -> str:
 @pytest.fixture(scope="session")
 def pdftotext() -> str:
     return _client("poppler (pdftotext)", "pdftotext")
+
+
+@pytest.fixture(scope="session")
+def excel_metrics(soffice: str) -> str:
+    """LibreOffice with Carlito, the metric twin of Calibri (the default font of the workbooks
+    the tool writes): without it LibreOffice measures columns in DejaVu Sans, a third wider
+    than Excel and WPS do, and a header word that breaks in Excel prints whole."""
+    fc_list = shutil.which("fc-list")
+    listed = subprocess.run([fc_list, ":family=Carlito"], capture_output=True, text=True).stdout if fc_list else ""
+    if "Carlito" not in listed:
+        _missing("The Carlito font (fonts-crosextra-carlito)")
+    return soffice

@@ -562,7 +562,7 @@ def pdf_text(pdftotext: str, pdf: Path, layout: bool) -> str:
 
 @pytest.mark.slow
 def test_summary_prints_on_eight_pages_with_every_text_whole(
-    form: Form, district: dict, tmp_path: Path, soffice: str, pdftotext: str
+    form: Form, district: dict, tmp_path: Path, excel_metrics: str, pdftotext: str
 ) -> None:
     """The 5-unit summary through LibreOffice to PDF: at most 8 A4 pages; titles, headers and
     names on one line each; the longest 说明 whole (wrapped, not cut); local times."""

@@ -4,9 +4,10 @@ LibreOffice, in pages, orientation and text that is not cut off.
 Page counts are upper bounds from issue 16. "Not cut off" means every text a cell holds
 (a long narrative, each finding's message) is found whole in the PDF's text, and every
 header word on one line. LibreOffice measures column widths with its substitute for the
-workbook's default font; where that font is wider than Calibri (DejaVu Sans, when Carlito
-is not installed) it scales pages down to fit, so the geometry is also checked against the
-Excel model itself (row heights against A4 at 100 %), without a client.
+workbook's default font: with Carlito, Calibri's metric twin, as Excel and WPS do (the
+`excel_metrics` fixture requires it; with DejaVu Sans, a third wider, every label would fit
+and these tests pass falsely). The geometry is also checked against the Excel model itself
+(row heights against A4 at 100 %), without a client.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ import pytest
 from clirun import tianbao
 from factories import filled_without_results, random_report, satisfy_rules
 from tianbao.form import Form
-from tianbao.io.printing import MAX_ROW_HEIGHT, PAGE_HEIGHT, PAGE_WIDTH, column_points, row_height, wrapped_lines
+from tianbao.io.printing import (
+    MAX_ROW_HEIGHT,
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    WHOLE_LINE,
+    column_points,
+    label_width,
+    row_height,
+    wrapped_lines,
+)
 from tianbao.report import Unit, empty_report
 from tianbao.stages.annotate import LISTING_COLUMNS, annotate
 from tianbao.stages.office import convert
@@ -66,7 +76,7 @@ def _printed_whole(text: str, printed: str) -> bool:
 
 
 def _whole_on_a_line(word: str, text: str) -> bool:
-    return any(word in line.replace(" ", "") for line in text.splitlines())
+    return any(word.replace(" ", "") in line.replace(" ", "") for line in text.splitlines())
 
 
 def _return_with_30_findings(form: Form, folder: Path) -> tuple[Path, int]:
@@ -107,7 +117,7 @@ def test_the_error_listing_of_30_findings_fits_two_landscape_pages_at_full_size(
 
 
 @pytest.mark.slow
-def test_the_returned_workbook_prints_its_error_listing_whole(form: Form, soffice: str, pdftotext: str,
+def test_the_returned_workbook_prints_its_error_listing_whole(form: Form, excel_metrics: str, pdftotext: str,
                                                               tmp_path: Path) -> None:
     path, count = _return_with_30_findings(form, tmp_path)
     pages = _pages(convert(path, "pdf", tmp_path / "pdf"))
@@ -141,7 +151,7 @@ def test_a_long_narrative_is_given_the_height_it_needs(form: Form) -> None:
 
 
 @pytest.mark.slow
-def test_the_fill_in_workbook_prints_each_sheet_whole_with_its_long_texts(form: Form, soffice: str,
+def test_the_fill_in_workbook_prints_each_sheet_whole_with_its_long_texts(form: Form, excel_metrics: str,
                                                                           pdftotext: str, tmp_path: Path) -> None:
     source = tmp_path / "填报.xlsx"
     source.write_bytes(_fill_in(form))
@@ -160,17 +170,24 @@ def test_the_fill_in_workbook_prints_each_sheet_whole_with_its_long_texts(form: 
                                if name == sheet) for sheet in sheets}
     assert _printed_whole(NARRATIVE, _flat(by_sheet[overview.sheet]))
     assert _printed_whole(NARRATIVE, _flat(by_sheet[form.section("problems").sheet]))
-    table3 = by_sheet[form.section("t3").sheet]
-    assert "三、本年度" in _flat(table3) and "办理结果" in _flat(table3)
-    for word in ("自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "（七）总计"):
-        assert _whole_on_a_line(word, table3), word
+    # Every label of the form shows its words whole with Excel's column widths (Carlito): a
+    # label of up to WHOLE_LINE characters on one line (before: 社会公益组/织, （三）不予公/开,
+    # 三、本年/度办理结/果), a longer one whole in order.
+    labels = [(table.sheet, label.text) for table in form.tables for label in table.labels]
+    labels += [(section.sheet, field.label) for section in form.field_sections for field in section.fields]
+    assert len(labels) == 97
+    for sheet, label in labels:
+        if len(label) <= WHOLE_LINE:
+            assert _whole_on_a_line(label, by_sheet[sheet]), (sheet, label)
+        else:
+            assert _printed_whole(label, _flat(by_sheet[sheet])), (sheet, label)
     instructions = _flat(by_sheet[form.spec.instructions.sheet])
     for line in form.spec.instructions.lines:
         assert _flat(line) in instructions, line
 
 
 @pytest.mark.slow
-def test_findings_xlsx_prints_a_landscape_page_a_listing(form: Form, soffice: str, pdftotext: str,
+def test_findings_xlsx_prints_a_landscape_page_a_listing(form: Form, excel_metrics: str, pdftotext: str,
                                                          tmp_path: Path) -> None:
     report = random_report(form, 4)
     satisfy_rules(form, report)
@@ -194,6 +211,10 @@ def test_findings_xlsx_prints_a_landscape_page_a_listing(form: Form, soffice: st
     header = [cell.value for cell in findings[1]]
     for word in header:
         assert _whole_on_a_line(word, pages[0][1]), word
+    # Short values and check ids read whole (before: 接收（有警告/）, 数字单元格空/白, value.bla/nk).
+    short = {str(value) for row in rows for value in row if value and len(str(value)) <= WHOLE_LINE}
+    for value in short | {row[3] for row in rows}:
+        assert _whole_on_a_line(value, pages[0][1]), value
 
 
 @pytest.mark.parametrize(("text", "width", "lines"), [
@@ -214,3 +235,15 @@ def test_row_height_grows_with_the_text_up_to_excels_limit() -> None:
     assert one == row_height([("", 20)]) and one < row_height([("字" * 14, 20)]) < 2 * one + 1
     assert row_height([("字" * 5000, 20)]) == MAX_ROW_HEIGHT
     assert row_height([("字", 20)], minimum=50) == 50
+
+
+@pytest.mark.parametrize(("label", "minimum", "width"), [
+    ("社会公益组织", 9, 14),  # a short label on one line: 13 would break 社会公益组/织
+    ("社会公益组织", 20, 20),  # the form's width is the least
+    ("三、本年度办理结果", 9, 20),  # nine characters still on one line
+    ("（四）政府信息公开平台建设", 16, 16),  # longer: wraps 7 + 6, no orphan
+    ("5.要求行政机关确认或重新出具已获取信息", 36, 41),  # 40 would leave 息 alone in LibreOffice
+    ("字" * 20, 16, 16),  # 7 + 7 + 6
+])
+def test_a_label_column_is_as_wide_as_its_words_need(label: str, minimum: float, width: float) -> None:
+    assert label_width(label, minimum) == width

@@ -134,6 +134,8 @@ class TableSection(SectionBase):
     kind: Literal["table"]
     origin: A1Cell = "A3"
     landscape: bool = False
+    # The least width of a column in Excel characters; the workbook widens it until its labels'
+    # words show whole (workbook.pages).
     column_widths: dict[ColumnLetters, float] = {}
     header_rows: list[int] = []
     labels: list[LabelCell]

@@ -1,4 +1,5 @@
-"""How a sheet the tool writes comes out of a printer: A4 page setup and row heights.
+"""How a sheet the tool writes comes out of a printer: A4 page setup, column widths that keep
+words whole, and row heights.
 
 Spreadsheet clients do not grow a row to fit wrapped text that a program wrote (Excel and
 WPS only do so when a person edits the cell; a row with a set height never grows), so the
@@ -8,9 +9,16 @@ other character 0.6 em (DejaVu Sans, LibreOffice's fallback, is wider than SimSu
 em), and a line is 1.4 em high (SimSun needs 1.3, Noto Sans CJK, the common CJK fallback,
 1.45 with its own spacing). Rounding up costs a little white space; rounding down cuts text off.
 
+Column widths are Excel's: a workbook's default font is Calibri 11 (7 pixels a character),
+which LibreOffice measures with Carlito, its metric twin (without Carlito it falls back to
+DejaVu Sans, a third wider, and nothing printed there says how Excel shows it). A label's
+column is widened until its words are whole (`label_width`), a listing's until its short
+values are (`value_width`).
+
 For XlsxWriter worksheets; the summary and every listing may use it:
 
     lines = wrapped_lines(text, width=60)               # column width in Excel characters
+    width = label_width("社会公益组织", minimum=9)        # 14: the label on one line
     sheet.set_row(row, row_height([(text, 60), (name, 14)], font_size=10))
     set_up_page(sheet, landscape=True, header_left="某某区民政局", header_right="错误清单",
                 repeat_rows=(2, 2))
@@ -18,6 +26,8 @@ For XlsxWriter worksheets; the summary and every listing may use it:
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import unicodedata
 from collections.abc import Iterable
@@ -35,6 +45,10 @@ PAGE_WIDTH = {False: (8.27 - 2 * MARGIN_SIDE) * 72, True: (11.69 - 2 * MARGIN_SI
 PAGE_HEIGHT = {False: (11.69 - 2 * MARGIN_TOP) * 72, True: (8.27 - 2 * MARGIN_TOP) * 72}
 LINE_SPACING = 1.4  # line height in em
 CELL_PADDING = 3.0  # points: the client's inner margins of a cell (left + right, top + bottom)
+LABEL_SLACK = 0.3  # em a label's line keeps free: a bold face or a client's rounding may widen it
+# LibreOffice sizes a column from Carlito's digit width unrounded (7.4 pixels at 11 pt where
+# Excel rounds to 7): its columns hold up to this much more text.
+LIBREOFFICE_WIDER = 1.07
 
 
 def column_points(width: float) -> float:
@@ -50,53 +64,128 @@ def _char_width(char: str) -> float:
 
 
 def wrapped_lines(text: str, width: float, font_size: float = 11) -> int:
-    """How many lines `text` takes in a wrapping cell `width` Excel characters wide.
-
-    Breaks where the text has a line break and wherever a line is full: CJK text may break
-    after any character; a latin word that does not fit moves to the next line whole."""
-    room = max(column_points(width) - CELL_PADDING, font_size) / font_size  # in em
+    """How many lines `text` takes in a wrapping cell `width` Excel characters wide."""
+    room = _room(width, font_size)
     if len(text) <= room and "\n" not in text:  # fits even if every character is wide (most cells)
         return 1
-    total = 0
-    for paragraph in str(text).split("\n"):
-        lines, used = 1, 0.0
-        for word in _words(paragraph):
-            size = sum(_char_width(c) for c in word)
-            if used + size <= room:
-                used += size
-            elif size <= room and not _is_cjk(word):
-                lines, used = lines + 1, size
-            else:  # CJK, or a word longer than the line: fill character by character
-                for char in word:
-                    step = _char_width(char)
-                    if used + step > room:
-                        lines, used = lines + 1, 0.0
-                    used += step
-        total += lines
-    return total
+    return sum(len(_line_lengths(paragraph, room)) for paragraph in str(text).split("\n"))
+
+
+def _room(width: float, font_size: float) -> float:
+    """The em of `font_size` a line holds in a column `width` Excel characters wide."""
+    return max(column_points(width) - CELL_PADDING, font_size) / font_size
+
+
+def _line_lengths(paragraph: str, room: float, cling: bool = True) -> list[int]:
+    """The characters on each line of `paragraph` wrapped in `room` em.
+
+    Breaks wherever a line is full: CJK text may break after any character, except (with
+    `cling`, as Excel and WPS do) before closing or after opening punctuation, which stay with
+    their character; a latin word that does not fit moves to the next line whole."""
+    lines: list[int] = [0]
+    used = 0.0
+    for word in _words(paragraph, cling):
+        size = sum(_char_width(c) for c in word)
+        if used + size <= room:
+            used += size
+            lines[-1] += len(word)
+        elif size <= room and (used > 0 or not _is_cjk(word)):
+            lines.append(len(word))
+            used = size
+        else:  # a word longer than the line: fill character by character
+            for char in word:
+                step = _char_width(char)
+                if used + step > room and used > 0:
+                    lines.append(0)
+                    used = 0.0
+                used += step
+                lines[-1] += 1
+    return lines
 
 
 def _is_cjk(word: str) -> bool:
     return len(word) == 1 and _char_width(word) == 1.0
 
 
-def _words(paragraph: str) -> Iterable[str]:
-    """Runs of latin letters and digits (with a trailing space) as one word; any other
-    character alone."""
+OPENING = "（《“‘【〈「『"
+CLOSING = "）》”’】〉」』、，。；：！？"
+
+
+def _words(paragraph: str, cling: bool = True) -> Iterable[str]:
+    """The pieces a line may not break inside: runs of latin letters and digits (with a
+    trailing space) as one word, a CJK character (with the punctuation that clings to it, when
+    `cling`), any other character alone."""
+    pieces: list[str] = []
     word = ""
     for char in paragraph:
         if _char_width(char) == 1.0:
             if word:
-                yield word
+                pieces.append(word)
                 word = ""
-            yield char
+            if cling and pieces and (char in CLOSING or pieces[-1][-1] in OPENING):
+                pieces[-1] += char
+            else:
+                pieces.append(char)
         elif char == " ":
-            yield word + " "
+            pieces.append(word + " ")
             word = ""
         else:
             word += char
     if word:
-        yield word
+        pieces.append(word)
+    return pieces
+
+
+WHOLE_LINE = 9  # a label line of up to this many characters (三、本年度办理结果) never wraps
+ORPHAN = 2  # a wrapped label whose last line has this many characters or fewer reads as a word cut
+
+
+@functools.lru_cache(maxsize=4096)  # a form's labels are measured again for every workbook
+def label_width(text: str, minimum: float = 0, font_size: float = 11, whole_line: int = WHOLE_LINE) -> float:
+    """The narrowest width in whole Excel characters, at least `minimum`, at which a label shows
+    its words whole: each of its lines (split at its line breaks) of up to `whole_line`
+    characters on one line, a longer one wrapped without a last line of ORPHAN characters or
+    fewer (`whole_line=len(text)`: the width that shows `text` on one line)."""
+    width = math.ceil(minimum)
+    while not _words_whole(text, width, font_size, whole_line):
+        width += 1
+    return width
+
+
+@functools.lru_cache(maxsize=4096)  # a listing repeats its values (file names, severities)
+def value_width(text: str, minimum: float, font_size: float = 11) -> float:
+    """The narrowest width, at least `minimum`, at which a listing's value reads whole: up to
+    WHOLE_LINE characters on one line, a longer text wrapped anywhere but inside a latin word
+    (a check id, a file name)."""
+    if len(text) <= WHOLE_LINE and "\n" not in text:
+        return label_width(text, minimum, font_size)
+    latin = [word.strip() for word in _words(text) if not _is_cjk(word[0])]
+    longest = max(latin, key=len, default="")
+    return label_width(longest, minimum, font_size, whole_line=len(longest)) if longest else minimum
+
+
+def fill_width(*others: float, landscape: bool = False) -> float:
+    """The width in whole Excel characters that, beside columns of widths `others`, fills the
+    page (portrait unless `landscape`) without going over, so that it prints unscaled."""
+    room = PAGE_WIDTH[landscape] - sum(column_points(w) for w in others) - 2
+    return int((room / 0.75 - 5) / 7)
+
+
+def _words_whole(text: str, width: float, font_size: float, whole_line: int) -> bool:
+    """Whether the label's words show whole in Excel and in LibreOffice alike: LibreOffice
+    wraps in columns up to LIBREOFFICE_WIDER wider and breaks before punctuation too."""
+    room = _room(width, font_size) - LABEL_SLACK
+    for paragraph in text.split("\n"):
+        for line_room, cling in ((room, True), (room, False), (room * LIBREOFFICE_WIDER, False)):
+            lines = _line_lengths(paragraph, line_room, cling)
+            if len(lines) == 1:
+                continue
+            if len(paragraph) <= whole_line or lines[-1] <= ORPHAN:
+                return False
+            starts = itertools.accumulate(lines[:-1])
+            if any(paragraph[start] in CLOSING for start in starts):
+                return False
+    return True
 
 
 def row_height(cells: Iterable[tuple[str, float]], font_size: float = 11, minimum: float = 0.0) -> float:
@@ -127,7 +216,9 @@ def split_for_rows(text: str, width: float, font_size: float = 11) -> list[str]:
         if current:
             pieces.append(current)
         while wrapped_lines(paragraph, width, font_size) > most:  # one paragraph longer than a row
-            per_row = max(1, most * int(room))  # a line holds int(room) wide characters
+            per_row = max(1, most * int(room))  # a line holds int(room) wide characters,
+            while per_row > 1 and wrapped_lines(paragraph[:per_row], width, font_size) > most:
+                per_row -= 1  # or fewer where punctuation keeps to its character
             pieces.append(paragraph[:per_row])
             paragraph = paragraph[per_row:]
         current = paragraph

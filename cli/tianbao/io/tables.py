@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Sequence
 
-from tianbao.io.printing import row_height, set_up_page
+from tianbao.io.printing import label_width, row_height, set_up_page, value_width
 
 Row = Sequence[str | int]
 
@@ -40,7 +40,9 @@ def xlsx_listing(sheets: list[tuple[str, Row, list[Row], list[float]]],
     """An .xlsx with one filtered, frozen listing per (title, header, rows, column widths);
     `choices` gives a listing (by title) a column whose cells are picked from a drop-down list,
     `colours` one whose cells are filled by their text (text -> (fill, font colour)).
-    Choose widths that add up to a landscape page (about 135 characters) so it prints unscaled."""
+    Choose widths that add up to a landscape page (about 135 characters) so it prints unscaled;
+    they are the least: a column widens until its heading's words and its short values show
+    whole (the page then scales to its width)."""
     import xlsxwriter
 
     buffer = io.BytesIO()
@@ -50,8 +52,11 @@ def xlsx_listing(sheets: list[tuple[str, Row, list[Row], list[float]]],
     head = book.add_format({**cell, "bold": True, "bg_color": "#DDEBF7", "border_color": "#000000"})
     wrap = book.add_format(cell)
     font_size = LISTING_FONT["font_size"]
-    for title, header, rows, widths in sheets:
+    for title, header, rows, least in sheets:
         sheet = book.add_worksheet(title)
+        widths = [label_width(str(name), width, font_size) for name, width in zip(header, least, strict=True)]
+        for row in rows:
+            widths = [value_width(str(value), width, font_size) for value, width in zip(row, widths, strict=True)]
         for col, width in enumerate(widths):
             sheet.set_column(col, col, width)
         sheet.write_row(0, 0, header, head)

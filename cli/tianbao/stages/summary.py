@@ -23,7 +23,15 @@ from tianbao.errors import UserError
 from tianbao.form import Form
 from tianbao.form.spec import FieldsSection
 from tianbao.io.atomic import write_atomic
-from tianbao.io.printing import lines_height, page_marks, row_height, set_up_page, split_for_rows
+from tianbao.io.printing import (
+    fill_width,
+    label_width,
+    lines_height,
+    page_marks,
+    row_height,
+    set_up_page,
+    split_for_rows,
+)
 from tianbao.io.times import shown_time
 from tianbao.io.values import VALUES_CSV, VALUES_PARQUET, write_values
 from tianbao.stages.detail import DETAIL_LIMIT, detail_columns, write_detail
@@ -130,8 +138,27 @@ class _Styles:
 
 STATUS_HEADERS = ("序号", "单位代码", "单位名称", "状态", "计入汇总", "错误", "警告", "文件", "导入时间",
                   "哈希（前12位）", "说明")
-# Landscape A4 at about 80%: 说明 wraps instead of running off the page.
-STATUS_WIDTHS = (5, 11, 22, 10, 6, 5, 5, 20, 16, 14, 44)
+STATUS_COLUMN, TIME_COLUMN, HASH_COLUMN = 3, 8, 9
+# The least widths; landscape A4 at about 80%: 说明 wraps instead of running off the page.
+STATUS_LEAST_WIDTHS = (5, 11, 22, 10, 6, 5, 5, 20, 16, 14, 44)
+
+
+def _status_widths() -> tuple[float, ...]:
+    """Each column as wide as its heading's words need; the status, time and hash columns as
+    wide as their values on one line."""
+    widths = [label_width(header, least) for header, least in zip(STATUS_HEADERS, STATUS_LEAST_WIDTHS, strict=True)]
+    widths[STATUS_COLUMN] = max(widths[STATUS_COLUMN], status_width())
+    for column, value in ((TIME_COLUMN, shown_time("2026-12-31T23:59:00+00:00")), (HASH_COLUMN, "f" * SHORT_HASH)):
+        widths[column] = max(widths[column], label_width(value, whole_line=len(value)))
+    return tuple(widths)
+
+
+def status_width() -> float:
+    """The width that shows every status on one line."""
+    return max(label_width(status, whole_line=len(status)) for status in STATUS_ORDER)
+
+
+STATUS_WIDTHS = _status_widths()
 
 
 def _status_sheet(sheet: Worksheet, styles: _Styles, result: MergeResult, note: str) -> None:
@@ -214,14 +241,23 @@ def narrative_fields(form: Form) -> list[tuple[FieldsSection, str, str]]:
     ]
 
 
-TEXT_WIDTHS = (16, 9, 18, 54)  # unit, status, part, text: portrait A4 at 100%
+TEXT_UNIT_WIDTH = 16
+
+
+def text_widths(form: Form) -> tuple[float, float, float, float]:
+    """Unit, status, part, text: statuses and parts on one line each (a short text then takes
+    one line, not two for its part's name), the text filling the rest of portrait A4 at 100%."""
+    part = max(label_width(label, whole_line=len(label)) for _section, _field, label in narrative_fields(form))
+    widths = (TEXT_UNIT_WIDTH, status_width(), part)
+    return (*widths, fill_width(*widths))
 
 
 def _texts_sheet(book: FormWorkbook, styles: _Styles, result: MergeResult) -> None:
     """One row per unit and part it wrote (long texts continue on the next rows), so that every
     text prints whole and readable, whatever the number of parts."""
     sheet = book.add_sheet(TEXTS_SHEET)
-    for col, width in enumerate(TEXT_WIDTHS):
+    widths = text_widths(result.form)
+    for col, width in enumerate(widths):
         sheet.set_column(col, col, width)
     sheet.merge_range(0, 0, 0, 3, f"{result.district.unit.name}{result.district.year}年度各单位文字材料",
                       styles.title)
@@ -240,14 +276,14 @@ def _texts_sheet(book: FormWorkbook, styles: _Styles, result: MergeResult) -> No
             content = "" if text is None else str(text).strip()
             if not content:  # a part left empty adds a row and says nothing
                 continue
-            for index, piece in enumerate(split_for_rows(content, TEXT_WIDTHS[3])):
+            for index, piece in enumerate(split_for_rows(content, widths[3])):
                 part = label if index == 0 else f"{label}（续）"
                 sheet.write_string(row, 0, entry.name, styles.wrap_top)
                 sheet.write_string(row, 1, entry.status, styles.status_style(entry.status))
                 sheet.write_string(row, 2, part, styles.wrap_top)
                 sheet.write_string(row, 3, piece, styles.wrap_top)
-                sheet.set_row(row, row_height([(piece, TEXT_WIDTHS[3]), (part, TEXT_WIDTHS[2]),
-                                               (entry.name, TEXT_WIDTHS[0])]))
+                sheet.set_row(row, row_height([(piece, widths[3]), (part, widths[2]),
+                                               (entry.name, widths[0])]))
                 row += 1
     if row == 2:
         sheet.write_string(row, 0, "没有可列出的文字材料。", styles.note)

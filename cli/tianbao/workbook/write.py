@@ -170,7 +170,7 @@ class FormWorkbook:
         fmt = self.formats
         label_col = column_index(section.label_column)
         input_col = column_index(section.input_column)
-        sheet.set_column(label_col, label_col, pages.LABEL_WIDTH)
+        sheet.set_column(label_col, label_col, pages.label_column_width(section))
         sheet.set_column(input_col, input_col, pages.input_width(section))
         sheet.set_column(input_col + 1, input_col + 1, pages.COUNTER_WIDTH)
         sheet.merge_range(0, label_col, 0, input_col, section.title, fmt.title)
@@ -204,7 +204,7 @@ class FormWorkbook:
         form, fmt = self.form, self.formats
         origin = form.origin(table)
         width = pages.table_columns(table)
-        for letters, chars in table.column_widths.items():
+        for letters, chars in pages.table_column_widths(table).items():
             col = column_index(letters) + origin.col
             sheet.set_column(col, col, chars)
         sheet.merge_range(0, origin.col, 0, origin.col + width, table.title, fmt.title)
