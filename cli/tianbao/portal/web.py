@@ -70,12 +70,19 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def who(detail: dict[str, Any]) -> str:
+    """Who did what an event records, and from which address: 单位（127.0.0.1）."""
+    by, address = detail.get("by", ""), detail.get("ip")
+    return f"{by}（{address}）" if address else by
+
+
 class Pages:
     def __init__(self, globals_: dict[str, object]) -> None:
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                                       undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(globals_)
         self.env.filters["when"] = shown_time
+        self.env.filters["who"] = who
 
     def render(self, request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
         html = self.env.get_template(name).render(request=request, csrf=csrf_token(request), **context)
