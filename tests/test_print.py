@@ -30,6 +30,7 @@ from tianbao.io.printing import (
     column_points,
     label_width,
     row_height,
+    value_width,
     wrapped_lines,
 )
 from tianbao.report import Unit, empty_report
@@ -247,3 +248,13 @@ def test_row_height_grows_with_the_text_up_to_excels_limit() -> None:
 ])
 def test_a_label_column_is_as_wide_as_its_words_need(label: str, minimum: float, width: float) -> None:
     assert label_width(label, minimum) == width
+
+
+@pytest.mark.parametrize(("value", "width"), [
+    ("value.blank 数字单元格空白，请填写阿拉伯数字", 13),  # a check id stays whole
+    ("值 " + "b" * 39, 46),  # a file-name-like word up to 40 letters stays whole
+    ("a" * 3000, 10),  # what a unit typed into a number cell: wraps anywhere, the column stays as it was
+    ("b" * 40 + " " + "c" * 41, 47),  # the longest word kept whole is 40 letters
+])
+def test_a_listing_value_widens_its_column_only_so_far(value: str, width: float) -> None:
+    assert value_width(value, 10, 10) == width

@@ -152,6 +152,13 @@ def label_width(text: str, minimum: float = 0, font_size: float = 11, whole_line
     return width
 
 
+# A value in a workbook may be anything a unit typed: a longer "word" is not a check id or a file
+# name and may wrap anywhere, and no value widens its column past a readable width (Excel's
+# limit is 255; measuring a 3,000-letter word cost seconds).
+LONGEST_WHOLE_WORD = 40
+WIDEST_VALUE_COLUMN = 60
+
+
 @functools.lru_cache(maxsize=4096)  # a listing repeats its values (file names, severities)
 def value_width(text: str, minimum: float, font_size: float = 11) -> float:
     """The narrowest width, at least `minimum`, at which a listing's value reads whole: up to
@@ -159,9 +166,11 @@ def value_width(text: str, minimum: float, font_size: float = 11) -> float:
     (a check id, a file name)."""
     if len(text) <= WHOLE_LINE and "\n" not in text:
         return label_width(text, minimum, font_size)
-    latin = [word.strip() for word in _words(text) if not _is_cjk(word[0])]
+    latin = [word for word in (w.strip() for w in _words(text) if not _is_cjk(w[0])) if len(word) <= LONGEST_WHOLE_WORD]
     longest = max(latin, key=len, default="")
-    return label_width(longest, minimum, font_size, whole_line=len(longest)) if longest else minimum
+    if not longest:
+        return minimum
+    return max(minimum, min(label_width(longest, minimum, font_size, whole_line=len(longest)), WIDEST_VALUE_COLUMN))
 
 
 def fill_width(*others: float, landscape: bool = False) -> float:
