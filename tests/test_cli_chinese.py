@@ -5,6 +5,9 @@ What may stay Latin: option names, commands, file names and formats, and product
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -108,3 +111,20 @@ def test_no_english_in_any_catalogue_message() -> None:
     assert len(texts) > 100
     found = {text: english_words(_prose(text), NAMES_IN_MESSAGES | set(COMMAND_ORDER)) for text in texts}
     assert {text: words for text, words in found.items() if words} == {}
+
+
+def test_the_boilerplate_learner_speaks_chinese(tmp_path: Path) -> None:
+    """The maintainer's learner (python -m tianbao.stages.precheck.learn) is argparse, whose
+    headings and errors are English unless translated; a bad hints file is a message, not a
+    traceback."""
+    learner = [sys.executable, "-m", "tianbao.stages.precheck.learn"]
+    shown = subprocess.run([*learner, "-h"], capture_output=True, text=True, encoding="utf-8", check=False)
+    assert shown.returncode == 0
+    prose = shown.stdout.replace("python -m tianbao.stages.precheck.learn", "")
+    assert english_words(prose, {"min", "share", "documents", "hints", "output", "help", "templates", "precheck",
+                                 "boilerplate_learned", "tests", "corpus", "expected"}) == [], prose
+    wrong = subprocess.run([*learner, "--bogus"], capture_output=True, text=True, encoding="utf-8", check=False)
+    assert (wrong.returncode, wrong.stderr) == (2, "错误：命令行参数不对，请用 -h 查看用法。\n")
+    missing = subprocess.run([*learner, str(tmp_path), "--hints", str(tmp_path / "无.yaml")],
+                             capture_output=True, text=True, encoding="utf-8", check=False)
+    assert (missing.returncode, missing.stderr) == (2, "错误：无法读取提示文件 无.yaml：文件不存在或无法打开\n")

@@ -26,6 +26,7 @@ import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 
@@ -103,7 +104,8 @@ def read_corpus(form: Form, paths: list[Path], hints_file: Path | None) -> tuple
         try:
             raw = yaml.safe_load(hints_file.read_text(encoding="utf-8")) or {}
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise UserError(f"无法读取提示文件 {hints_file.name}：{exc}") from exc
+            reason = "文件不存在或无法打开" if isinstance(exc, OSError) else "不是 UTF-8 编码的 YAML"
+            raise UserError(f"无法读取提示文件 {hints_file.name}：{reason}") from exc
         hints = {str(name): entry.get("hints", {}) for name, entry in raw.items() if isinstance(entry, dict)}
     reports, skipped = [], []
     for path in paths:
@@ -139,16 +141,33 @@ def learned_yaml(learned: Learned, corpus: list[str], min_share: float, min_docu
     return header + yaml.safe_dump(body, allow_unicode=True, sort_keys=False, width=200)
 
 
+class _ChineseParser(argparse.ArgumentParser):
+    """argparse speaks English in its headings and errors; a clerk may run this tool too."""
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        for english, chinese in (("usage:", "用法："), ("positional arguments:", "参数："), ("options:", "选项：")):
+            text = text.replace(english, chinese)
+        return text
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, "错误：命令行参数不对，请用 -h 查看用法。\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _ChineseParser(
         prog="python -m tianbao.stages.precheck.learn", add_help=False,
         description="从已发布的年度报告中学习几乎每份报告都有的套话句子，写入预检使用的套话文件。")
-    parser.add_argument("corpus", nargs="*", type=Path, help="已发布的年报文件或文件夹（默认：工具自带的语料）")
-    parser.add_argument("--hints", type=Path,
+    parser.add_argument("corpus", nargs="*", type=Path, metavar="语料",
+                        help="已发布的年报文件或文件夹（默认：工具自带的语料）")
+    parser.add_argument("--hints", type=Path, metavar="提示文件",
                         help="文件名到单位名称、年度的提示（YAML，格式同 tests/corpus/expected.yaml）")
-    parser.add_argument("-o", "--output", type=Path, help=f"输出文件（默认：templates/precheck/{LEARNED_FILE}）")
-    parser.add_argument("--min-share", type=float, default=MIN_SHARE, help="至少多大比例的报告有这句话")
-    parser.add_argument("--min-documents", type=int, default=MIN_DOCUMENTS, help="至少多少份报告有这句话")
+    parser.add_argument("-o", "--output", type=Path, metavar="输出文件",
+                        help=f"输出文件（默认：templates/precheck/{LEARNED_FILE}）")
+    parser.add_argument("--min-share", type=float, default=MIN_SHARE, metavar="比例",
+                        help="至少多大比例的报告有这句话")
+    parser.add_argument("--min-documents", type=int, default=MIN_DOCUMENTS, metavar="份数",
+                        help="至少多少份报告有这句话")
     parser.add_argument("-h", "--help", action="help", help="显示帮助")
     args = parser.parse_args(argv)
     form = resolve_form(None)
@@ -159,7 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         paths, hints_file = shipped_corpus()
         hints_file = args.hints or hints_file
-    reports, skipped = read_corpus(form, paths, hints_file)
+    try:
+        reports, skipped = read_corpus(form, paths, hints_file)
+    except UserError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
     for reason in skipped:
         print(f"已跳过 {reason}", file=sys.stderr)
     if not reports:
