@@ -26,7 +26,8 @@ import pydantic
 from tianbao import __version__
 
 CACHE_VARIABLE = "TIANBAO_CACHE_DIR"
-_READERS = ("cache.py", "spec.py", "load.py", "grammar.py")  # the code a cached entry depends on
+# The code a cached entry depends on (load's cross-checks use query and cells too).
+_READERS = ("cache.py", "spec.py", "load.py", "grammar.py", "query.py", "../cells.py")
 
 
 def cache_folder() -> Path:
