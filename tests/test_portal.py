@@ -403,3 +403,36 @@ def test_other_commands_load_no_web_framework() -> None:
              "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+ENGLISH = ("Too many", "Maximum", "boundary", "multipart", "Invalid", "Bad Request")
+
+
+def test_a_malformed_form_is_refused_in_chinese(ready: Ready, client: TestClient, form: Form) -> None:
+    """Starlette's own English reasons (two files, an extra field, no boundary) never reach the page."""
+    token = ready.tokens["A01"]
+    csrf = csrf_of(client.get(f"/u/{token}").text)
+    workbook = clean(form, "A01")
+    two_files = client.post(f"/u/{token}/upload", data={"csrf": csrf},
+                            files=[("workbook", ("a.xlsx", workbook)), ("workbook", ("b.xlsx", workbook))])
+    extra_fields = client.post(f"/u/{token}/upload", data={"csrf": csrf, "one": "1", "two": "2"},
+                               files={"workbook": ("a.xlsx", workbook)})
+    no_boundary = client.post(f"/u/{token}/upload", content=b"--x\r\n\r\n",
+                              headers={"content-type": "multipart/form-data"})
+    login(client)
+    extra_login_fields = client.post("/logout", data={"csrf": csrf, "a": "1", "b": "2"})
+    for answer in (two_files, extra_fields, no_boundary, extra_login_fields):
+        assert answer.status_code == 400
+        assert "提交的内容不完整或格式不对" in answer.text
+        assert [word for word in ENGLISH if word.lower() in answer.text.lower()] == []
+    assert stored(ready) == [] and uploads(ready) == []
+
+
+def test_an_error_page_shows_no_framework_words(ready: Ready, client: TestClient) -> None:
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404 and "没有这个页面" in missing.text and "Not Found" not in missing.text
+    wrong_method = client.delete("/login")
+    assert wrong_method.status_code == 405 and "不支持这种请求方式" in wrong_method.text
+    assert "Method Not Allowed" not in wrong_method.text
+    gone = client.get("/u/not-a-token")
+    assert gone.status_code == 404 and "链接无效或已作废" in gone.text

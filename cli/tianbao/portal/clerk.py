@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -19,7 +18,7 @@ from tianbao.collection.status import collection_status, missing_xlsx
 from tianbao.errors import TianbaoError
 from tianbao.portal import access
 from tianbao.portal.views import preview_path, run_merge, unit_view
-from tianbao.portal.web import PREVIEW_POLICY, csrf_ok
+from tianbao.portal.web import PREVIEW_POLICY, Refused, csrf_ok, read_form
 from tianbao.reviews import LABELS
 
 if TYPE_CHECKING:
@@ -91,13 +90,13 @@ class ClerkPages:
             with self.collection.ledger() as ledger:
                 view = unit_view(self.collection, self.portal.form, ledger, code, self.portal.names)
         except TianbaoError as exc:
-            raise HTTPException(404, str(exc)) from exc
+            raise Refused(404, str(exc)) from exc
         return self.portal.pages.render(request, "clerk_unit.html", status_code, view=view, problem=problem,
                                         labels=LABELS)
 
     async def decide(self, request: Request) -> Response:
         code = request.path_params["code"]
-        form = await request.form(max_files=0, max_fields=8)
+        form = await read_form(request, max_fields=8)
         if not csrf_ok(request, form):
             return self.portal.refused(request)
         rule, spot = str(form.get("rule", "")), str(form.get("place", ""))
@@ -119,7 +118,7 @@ class ClerkPages:
 
     async def reopen(self, request: Request) -> Response:
         code = request.path_params["code"]
-        form = await request.form(max_files=0, max_fields=4)
+        form = await read_form(request, max_fields=4)
         if not csrf_ok(request, form):
             return self.portal.refused(request)
         who = self.who(request)
@@ -134,7 +133,7 @@ class ClerkPages:
         return await self.portal.send_return(request, request.path_params["code"], ROLE)
 
     async def merge(self, request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=4)
+        form = await read_form(request, max_fields=4)
         if not csrf_ok(request, form):
             return self.portal.refused(request)
         name, code = str(form.get("unit_name", "")).strip(), str(form.get("unit_code", "")).strip()
@@ -150,6 +149,6 @@ class ClerkPages:
     def report(self, request: Request) -> Response:
         path = preview_path(self.collection)
         if path is None:
-            raise HTTPException(404, "还没有汇总：请先在收集进度页面运行汇总")
+            raise Refused(404, "还没有汇总：请先在收集进度页面运行汇总")
         return Response(path.read_bytes(), media_type="text/html; charset=utf-8",
                         headers={"content-security-policy": PREVIEW_POLICY})

@@ -15,11 +15,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from python_multipart.exceptions import MultipartParseError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
@@ -38,7 +35,7 @@ from tianbao.portal.views import (
     unit_view,
     version_findings,
 )
-from tianbao.portal.web import BodyTooLarge, Pages, client_of, csrf_ok, limited
+from tianbao.portal.web import BodyTooLarge, Pages, Refused, client_of, csrf_ok, limited, read_form
 from tianbao.reviews import LABELS
 from tianbao.stages.previous import Previous
 from tianbao.workbook.limits import Limits
@@ -113,7 +110,7 @@ class Portal:
         return self.pages.render(request, "login.html", error="")
 
     async def login(self, request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=4)
+        form = await read_form(request, max_fields=4)
         if not csrf_ok(request, form):
             return self.refused(request)
         address = client_of(request)
@@ -132,7 +129,7 @@ class Portal:
         return RedirectResponse("/clerk", 303)
 
     async def logout(self, request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=2)
+        form = await read_form(request, max_fields=2)
         if not csrf_ok(request, form):
             return self.refused(request)
         request.session.clear()
@@ -151,7 +148,7 @@ class Portal:
         with self.collection.ledger() as ledger:
             unit = access.unit_of_token(ledger, request.path_params["token"])
         if unit is None:
-            raise HTTPException(404, "链接无效或已作废")
+            raise Refused(404, "链接无效或已作废")
         return unit
 
     def unit_page(self, request: Request) -> Response:
@@ -174,12 +171,10 @@ class Portal:
         code = self.unit_of(request)
         token = request.path_params["token"]
         try:
-            form = await limited(request, self.settings.max_body).form(max_files=1, max_fields=2)
+            form = await read_form(limited(request, self.settings.max_body), max_files=1, max_fields=2)
         except BodyTooLarge:
             return self.message(request, 413, "文件太大",
                                 f"上传的文件不能超过 {self.pages.env.globals['max_upload']}，文件没有保存。")
-        except (MultiPartException, MultipartParseError):
-            return self.message(request, 400, "上传失败", "上传的内容不完整，请重新选择文件上传。")
         if not csrf_ok(request, form):
             return self.refused(request)
         chosen = form.get("workbook")
@@ -199,7 +194,7 @@ class Portal:
             event = next((e for e in ledger.events(unit=code, kind="uploaded")
                           if e.id == request.path_params["event"]), None)
             if event is None:
-                raise HTTPException(404, "没有这次上传的记录")
+                raise Refused(404, "没有这次上传的记录")
             number = event.detail.get("version")
             version = next((v for v in ledger.versions(code) if v.number == number), None)
         if version is not None and version.sha256 == event.sha256:
@@ -217,7 +212,7 @@ class Portal:
         with self.collection.ledger() as ledger:
             version = next((v for v in ledger.versions(code) if v.number == request.path_params["number"]), None)
         if version is None:
-            raise HTTPException(404, "没有这一版")
+            raise Refused(404, "没有这一版")
         try:
             path = await run_in_threadpool(return_workbook, self.collection, self.form, version,
                                            self.settings.limits, self.who(request, role))
