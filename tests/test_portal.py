@@ -436,3 +436,26 @@ def test_an_error_page_shows_no_framework_words(ready: Ready, client: TestClient
     assert "Method Not Allowed" not in wrong_method.text
     gone = client.get("/u/not-a-token")
     assert gone.status_code == 404 and "链接无效或已作废" in gone.text
+
+
+def test_a_return_workbook_sent_back_unchanged_is_skipped_as_by_tianbao_import(
+        ready: Ready, client: TestClient, form: Form) -> None:
+    token = ready.tokens["A01"]
+    upload(client, token, with_error(form, "A01"))
+    returned = client.get(f"/u/{token}/return/1").content
+    result = upload(client, token, returned, "退回_A01_第1版.xlsx")
+    assert result.status_code == 200
+    assert "内容与退回时相同（还没有修改），没有作为新的一版" in result.text
+    assert result.text.count("表内关系：一＋二＝三（七）＋四") == 2  # what is still to correct
+    assert versions(ready) == [("A01", 1, "rejected", 2, 0)]
+    assert uploads(ready) == [("A01", "rejected", 1, "单位"), ("A01", "skipped", None, "单位")]
+    [(file,)] = rows(ready, "SELECT file FROM events WHERE kind = 'uploaded' ORDER BY id DESC LIMIT 1")
+    assert rows(ready, "SELECT unit, file, json_extract(detail, '$.rule'), json_extract(detail, '$.by') "
+                       "FROM events WHERE kind = 'skipped'") == [("A01", file, "file.return_workbook", "单位")]
+    page = client.get(f"/u/{token}")
+    assert "最近一次上传的是退回修改用的工作簿，内容与退回时相同（还没有修改），没有作为新的一版" in page.text
+    assert "未修改的退回工作簿，未作为新的一版" in page.text
+    # A corrected workbook is the next version, and the note is gone.
+    upload(client, token, clean(form, "A01"), "改正后.xlsx")
+    assert versions(ready) == [("A01", 1, "rejected", 2, 0), ("A01", 2, "accepted", 0, 0)]
+    assert "最近一次上传的是退回修改用的工作簿" not in client.get(f"/u/{token}").text

@@ -9,7 +9,9 @@ ledger has a single writer in the server. A request waits for its upload's resul
 An upload is stored before it is read, under a name the server chooses, in the collection's
 网上报送/<unit>/ (beside 收回/, which holds what reached the clerk otherwise: `tianbao import
 收回/` does not read these again). A workbook of another unit is kept there too but refused,
-and not recorded as that unit's version: a link lets a unit report for itself only.
+and not recorded as that unit's version: a link lets a unit report for itself only. A return
+workbook sent back unchanged is kept and not recorded as a version either, as `tianbao import`
+skips it (a `skipped` event).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path, PurePath
 from tianbao.collection.folder import RETURNED, Collection
 from tianbao.collection.ledger import Version
 from tianbao.collection.recorder import CollectionImport, state_of
+from tianbao.collection.workflow import SKIPPED_RULE
 from tianbao.form import Form
 from tianbao.io.atomic import write_atomic
 from tianbao.io.names import shown_path
@@ -40,6 +43,7 @@ UPLOADS = "网上报送"
 # reports. Anything else is refused at the door and never stored.
 ACCEPTED_SUFFIXES = (".xlsx", ".xls", ".et", ".ods", ".fods", ".docx", ".pdf", ".txt", ".md", ".html", ".htm")
 FOREIGN = "foreign"  # an upload's outcome when the workbook is another unit's
+SKIPPED = "skipped"  # an upload's outcome when it is a return workbook sent back unchanged
 
 
 @dataclass(frozen=True)
@@ -133,18 +137,23 @@ class ImportDesk:
             outcomes = import_many([path for path, _name in stored], self.form, roster=self.roster, year=self.year,
                                    limits=self.limits, names=dict(stored), jobs=min(self.jobs, len(batch)))
             for (upload, future), (outcome, text) in zip(batch, outcomes, strict=True):
-                if recorder.amend(outcome):
-                    text = None  # findings changed: render the JSON again
                 claimed = outcome.report.unit.code if outcome.report is not None else upload.unit
                 version = None
                 if claimed != upload.unit:
                     state = FOREIGN
+                elif outcome.unchanged_return:
+                    state = SKIPPED
                 else:
+                    if recorder.amend(outcome):
+                        text = None  # findings changed: render the JSON again
                     recorder.record(outcome, text)
                     state = state_of(outcome)
                     known = recorder.ledger.version(upload.unit, outcome.sha256) if outcome.report else None
                     version = known.number if known is not None else None
                 with recorder.ledger.transaction() as db:
+                    if state == SKIPPED:
+                        recorder.ledger.add_event(db, "skipped", upload.unit, outcome.name, outcome.sha256,
+                                                  {"rule": SKIPPED_RULE, **upload.by})
                     recorder.ledger.add_event(db, "uploaded", upload.unit, outcome.name, outcome.sha256, {
                         **upload.by, "outcome": state, "version": version, "other_unit": "" if claimed ==
                         upload.unit else claimed, "findings": finding_rows(outcome.findings, self.names)})

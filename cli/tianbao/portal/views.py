@@ -23,7 +23,7 @@ from tianbao.workbook.limits import Limits
 DISTRICT_JSON = "district.json"
 PREVIEW = "全区年报预览.html"
 STATE_LABELS = {"accepted": "已接收", "rejected": "退回修改", "reopened": "已重新打开", "unreadable": "无法读取",
-                "foreign": "不是本单位的工作簿"}
+                "foreign": "不是本单位的工作簿", "skipped": "未修改的退回工作簿，未作为新的一版"}
 
 EVENT_LABELS = {
     "created": "建立收集文件夹", "distributed": "下发填报表", "received": "收到报送文件", "accepted": "接收",
