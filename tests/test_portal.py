@@ -10,7 +10,8 @@ import json
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import openpyxl
@@ -18,8 +19,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from clirun import tianbao
-from portal_fixtures import PASSWORD, Ready, clean, csrf_of, ready_collection, with_error, with_warning
+from portal_fixtures import PASSWORD, UNITS, Ready, clean, csrf_of, ready_collection, with_error, with_warning
+from test_collection import unit_report
+from test_reader import render
 from tianbao.form import Form
+from tianbao.io.reports import load_report
 from tianbao.portal.app import create_app
 from tianbao.portal.desk import finding_rows
 from tianbao.portal.site import Settings
@@ -31,6 +35,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # starlet
 
 # Files are read in this process here: the worker pool is exercised by the real-server tests.
 IN_PROCESS = limits_from(["max_seconds=0"])
+GUARD = 60.0  # seconds; only so that a test whose threads never meet fails instead of hanging
 
 
 @pytest.fixture
@@ -459,3 +464,98 @@ def test_a_return_workbook_sent_back_unchanged_is_skipped_as_by_tianbao_import(
     upload(client, token, clean(form, "A01"), "改正后.xlsx")
     assert versions(ready) == [("A01", 1, "rejected", 2, 0), ("A01", 2, "accepted", 0, 0)]
     assert "最近一次上传的是退回修改用的工作簿" not in client.get(f"/u/{token}").text
+
+
+def warned_version(form: Form, code: str, number: int) -> bytes:
+    """with_warning's report (R7), a different file each number: another version of the unit."""
+    report = unit_report(form, code, UNITS[code])
+    report.tables["t2"]["regulations"]["issued"] = 1
+    report.fields["basic"]["preparer"] = f"填报人{number}"
+    return render(form, report)
+
+
+def test_a_decision_made_while_an_upload_is_read_reaches_the_new_version(
+        ready: Ready, form: Form, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clerk decides while the desk reads a unit's new upload: whichever is recorded first,
+    导入/ holds the version the ledger takes, and that version carries the decision."""
+    from tianbao.portal import desk
+
+    reading, decided = threading.Event(), threading.Event()
+    read = desk.import_many
+
+    def held_at_reading(*args: object, **kwargs: object) -> Iterator[object]:
+        reading.set()
+        decided.wait(GUARD)
+        yield from read(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(desk, "import_many", held_at_reading)
+    token, place = ready.tokens["B02"], "表二!B5,C5,D5"
+    app = create_app(Settings(ready.collection, form, IN_PROCESS))
+    with TestClient(app, follow_redirects=True) as clerk:
+        unit = TestClient(app, follow_redirects=True)
+        decided.set()
+        upload(unit, token, warned_version(form, "B02", 0))
+        login(clerk)
+        csrf = csrf_of(clerk.get("/clerk/unit/B02").text)
+        answers: list[int] = []
+
+        def send(number: int) -> None:
+            answers.append(upload(unit, token, warned_version(form, "B02", number)).status_code)  # type: ignore[attr-defined]
+
+        rounds = 3
+        for number in range(1, rounds + 1):
+            reason = f"第 {number} 次核实"
+            reading.clear()
+            decided.clear()
+            sending = threading.Thread(target=send, args=(number,))
+            sending.start()
+            assert reading.wait(GUARD)
+            decision = clerk.post("/clerk/unit/B02/decide", data={
+                "csrf": csrf, "rule": "R7", "place": place, "decision": "accept", "reason": reason})
+            decided.set()
+            sending.join()
+            assert decision.status_code == 200 and answers == [200] * number
+            [(latest, report_json)] = rows(ready, "SELECT number, report_json FROM versions WHERE unit = 'B02' "
+                                                  "AND state = 'accepted' ORDER BY number DESC LIMIT 1")
+            assert latest == number + 1
+            [published] = (ready.root / "导入").glob("B02_*.json")
+            assert published.read_bytes() == (ready.root / str(report_json)).read_bytes(), number
+            [finding] = [f for f in load_report(published).findings if f.rule == "R7"]
+            assert finding.review is not None and (finding.review.decision, finding.review.reason) == (
+                "accept", reason), number
+    assert rows(ready, "SELECT json_extract(detail, '$.reason') FROM events WHERE kind = 'decision' ORDER BY id") == [
+        (f"第 {number} 次核实",) for number in range(1, rounds + 1)]
+    assert versions(ready) == [("B02", number, "accepted", 0, 0) for number in range(1, rounds + 2)]
+
+
+def test_whatever_changes_the_collection_runs_under_the_write_lock(
+        ready: Ready, client: TestClient, form: Form, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recording an upload, a decision, a reopening, a return workbook, a merge: each holds the
+    portal's one lock, so none runs beside another (nor two merges toggling gc.freeze)."""
+    from tianbao.collection.recorder import CollectionImport
+    from tianbao.portal import clerk, site
+
+    portal = client.app.state.portal  # type: ignore[attr-defined]
+    held: dict[str, bool] = {}
+
+    def watched(name: str, action: Callable[..., object]) -> Callable[..., object]:
+        def run(*args: object, **kwargs: object) -> object:
+            held[name] = portal.writing.locked()
+            return action(*args, **kwargs)
+        return run
+
+    monkeypatch.setattr(CollectionImport, "record", watched("upload", CollectionImport.record))
+    for module, name in ((clerk, "record_decisions"), (clerk, "reopen"), (clerk, "run_merge"),
+                         (site, "return_workbook")):
+        monkeypatch.setattr(module, name, watched(name, getattr(module, name)))
+    upload(client, ready.tokens["B02"], with_warning(form, "B02"))
+    client.get(f"/u/{ready.tokens['B02']}/return/1")
+    login(client)
+    csrf = csrf_of(client.get("/clerk/unit/B02").text)
+    client.post("/clerk/unit/B02/decide", data={"csrf": csrf, "rule": "R7", "place": "表二!B5,C5,D5",
+                                                "decision": "accept", "reason": "已核实"})
+    client.post("/clerk/merge", data={"csrf": csrf, "unit_name": "某某区", "unit_code": "QX"})
+    client.post("/clerk/unit/B02/reopen", data={"csrf": csrf, "reason": "请重新核对"})
+    assert held == {"upload": True, "return_workbook": True, "record_decisions": True, "run_merge": True,
+                    "reopen": True}
+    assert not portal.writing.locked()

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import ParamSpec, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -45,6 +48,9 @@ MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and fields around the fi
 LOGIN_TRIES = 5  # failed logins from one address within LOGIN_WINDOW before it must wait
 LOGIN_WINDOW = 15 * 60
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 
 def size_text(size: int) -> str:
     """A size as a clerk reads it: 50 MB, 40 KB."""
@@ -71,7 +77,8 @@ class Settings:
 
 class Portal:
     """What every request handler shares. Handlers that only read the ledger and files are
-    plain functions, which Starlette runs in its thread pool, off the event loop."""
+    plain functions, which Starlette runs in its thread pool, off the event loop; those that
+    change the collection run there one at a time (`in_turn`)."""
 
     def __init__(self, settings: Settings) -> None:
         from tianbao.findings import check_names
@@ -79,13 +86,32 @@ class Portal:
         self.settings = settings
         self.collection, self.form = settings.collection, settings.form
         self.names = check_names(settings.form)
-        self.desk = ImportDesk(settings.collection, settings.form, settings.limits, jobs=settings.jobs,
-                               previous=settings.previous)
+        # One writer at a time in the whole server. The desk records uploads in its thread while
+        # the clerk's decisions, reopenings, merges and return workbooks run in Starlette's
+        # thread pool, and these are not single transactions: recording a version reads the
+        # ledger's accepted version and then writes 导入/<unit>.json, a decision rewrites the
+        # latest version's JSON, an import applies the decisions it read when it began, a merge
+        # toggles gc.freeze for the whole process. Interleaved, 导入/ could hold a version the
+        # ledger no longer takes, or a new version miss a decision. Reading needs no lock
+        # (SQLite gives each reader a consistent view), nor does one event (a single INSERT).
+        self.writing = threading.Lock()
+        self.desk = ImportDesk(settings.collection, settings.form, settings.limits, self.writing,
+                               jobs=settings.jobs, previous=settings.previous)
         self.failed_logins: dict[str, deque[float]] = {}
         self.pages = Pages({"year": self.collection.year, "collection_name": self.collection.root.name,
                             "state_labels": STATE_LABELS, "event_labels": EVENT_LABELS,
                             "decision_labels": LABELS, "tool_version": __version__,
                             "max_upload": size_text(settings.limits.max_file_bytes)})
+
+    async def in_turn(self, action: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`action`, which writes the ledger or the collection's files, in the thread pool once
+        no other writer is at work (see `writing`)."""
+
+        def alone() -> T:
+            with self.writing:
+                return action(*args, **kwargs)
+
+        return await run_in_threadpool(alone)
 
     def message(self, request: Request, status: int, title: str, text: str) -> Response:
         return self.pages.render(request, "message.html", status, title=title, text=text)
@@ -214,8 +240,8 @@ class Portal:
         if version is None:
             raise Refused(404, "没有这一版")
         try:
-            path = await run_in_threadpool(return_workbook, self.collection, self.form, version,
-                                           self.settings.limits, self.who(request, role))
+            path = await self.in_turn(return_workbook, self.collection, self.form, version,
+                                      self.settings.limits, self.who(request, role))
         except TianbaoError as exc:
             return self.message(request, 409, "无法生成退回工作簿", str(exc))
         return FileResponse(path, filename=f"退回_{code}_第{version.number}版.xlsx", media_type=XLSX)
