@@ -559,3 +559,18 @@ def test_whatever_changes_the_collection_runs_under_the_write_lock(
     assert held == {"upload": True, "return_workbook": True, "record_decisions": True, "run_merge": True,
                     "reopen": True}
     assert not portal.writing.locked()
+
+
+def test_a_damaged_version_json_is_said_to_be_unreadable_not_shown_as_no_findings(
+        ready: Ready, client: TestClient, form: Form) -> None:
+    token = ready.tokens["C03"]
+    upload(client, token, with_error(form, "C03"))
+    [(report_json,)] = rows(ready, "SELECT report_json FROM versions WHERE unit = 'C03'")
+    (ready.root / str(report_json)).write_text("{\"unit\": ", encoding="utf-8")
+    [(event,)] = rows(ready, "SELECT id FROM events WHERE kind = 'uploaded'")
+    login(client)
+    for page in (client.get(f"/u/{token}"), client.get(f"/u/{token}/upload/{event}"), client.get("/clerk/unit/C03")):
+        assert page.status_code == 200
+        assert page.text.count("这一版的校验结果无法读取") == 1
+        assert "没有发现问题" not in page.text and "没有问题。" not in page.text
+        assert 'id="findings"' not in page.text

@@ -223,12 +223,14 @@ class Portal:
                 raise Refused(404, "没有这次上传的记录")
             number = event.detail.get("version")
             version = next((v for v in ledger.versions(code) if v.number == number), None)
+        damaged = False
         if version is not None and version.sha256 == event.sha256:
-            lines = finding_lines(version_findings(self.collection, version), self.names)
+            found = version_findings(self.collection, version)
+            lines, damaged = finding_lines(found or [], self.names), found is None
         else:
             lines = event_lines(event.detail.get("findings", []))  # type: ignore[arg-type]
         return self.pages.render(request, "upload.html", event=event, version=version, lines=lines,
-                                 token=request.path_params["token"])
+                                 damaged=damaged, token=request.path_params["token"])
 
     async def unit_return(self, request: Request) -> Response:
         code = self.unit_of(request)
