@@ -22,6 +22,7 @@ from clirun import tianbao
 from portal_fixtures import PASSWORD, UNITS, Ready, clean, csrf_of, ready_collection, with_error, with_warning
 from test_collection import unit_report
 from test_reader import render
+from tianbao.cli.portal import LINKS_CAUTION
 from tianbao.form import Form
 from tianbao.io.reports import load_report
 from tianbao.portal.app import create_app
@@ -355,6 +356,8 @@ def test_the_portal_commands(tmp_path: Path, form: Form) -> None:
     token = line.removeprefix("B02  区乙局  http://10.1.2.3:8080/u/")
     assert len(token) == 32 and line != token
     [links] = list(root.glob("网上报送链接_*.csv"))
+    said = "".join(ran.stdout.split())  # the console wraps long lines
+    assert f"网上报送链接已保存在{links}：请分别发给各单位，不要外传。{LINKS_CAUTION.replace(' ', '')}" in said
     assert links.read_text(encoding="utf-8-sig").splitlines() == [
         "单位代码,单位名称,填报表,网上报送链接,联系人,电话", f"B02,区乙局,,http://10.1.2.3:8080/u/{token},李四,0571-2222"]
 
@@ -372,6 +375,8 @@ def test_distribute_prints_each_units_link_beside_its_workbook(tmp_path: Path) -
                                             ["B02", "区乙局", "B02_区乙局_2025.xlsx"]]
     assert all(line[3].startswith("http://10.1.2.3:8000/u/") for line in shown)
     [links] = list(root.glob("网上报送链接_*.csv"))
+    said = "".join(ran.stdout.split())  # the console wraps long lines
+    assert f"：请随填报表分别发给各单位，不要外传。{LINKS_CAUTION.replace(' ', '')}" in said
     assert [row.split(",")[2:4] for row in links.read_text(encoding="utf-8-sig").splitlines()[1:]] == [
         [line[2], line[3]] for line in shown]
     # Sent again (--force): the links already given stay valid, none is printed twice.
