@@ -10,7 +10,8 @@ import json
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import openpyxl
@@ -18,8 +19,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from clirun import tianbao
-from portal_fixtures import PASSWORD, Ready, clean, csrf_of, ready_collection, with_error, with_warning
+from portal_fixtures import PASSWORD, UNITS, Ready, clean, csrf_of, ready_collection, with_error, with_warning
+from test_collection import unit_report
+from test_reader import render
+from tianbao.cli.portal import LINKS_CAUTION
 from tianbao.form import Form
+from tianbao.io.reports import load_report
 from tianbao.portal.app import create_app
 from tianbao.portal.desk import finding_rows
 from tianbao.portal.site import Settings
@@ -31,6 +36,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # starlet
 
 # Files are read in this process here: the worker pool is exercised by the real-server tests.
 IN_PROCESS = limits_from(["max_seconds=0"])
+GUARD = 60.0  # seconds; only so that a test whose threads never meet fails instead of hanging
 
 
 @pytest.fixture
@@ -350,6 +356,8 @@ def test_the_portal_commands(tmp_path: Path, form: Form) -> None:
     token = line.removeprefix("B02  区乙局  http://10.1.2.3:8080/u/")
     assert len(token) == 32 and line != token
     [links] = list(root.glob("网上报送链接_*.csv"))
+    said = "".join(ran.stdout.split())  # the console wraps long lines
+    assert f"网上报送链接已保存在{links}：请分别发给各单位，不要外传。{LINKS_CAUTION.replace(' ', '')}" in said
     assert links.read_text(encoding="utf-8-sig").splitlines() == [
         "单位代码,单位名称,填报表,网上报送链接,联系人,电话", f"B02,区乙局,,http://10.1.2.3:8080/u/{token},李四,0571-2222"]
 
@@ -367,6 +375,8 @@ def test_distribute_prints_each_units_link_beside_its_workbook(tmp_path: Path) -
                                             ["B02", "区乙局", "B02_区乙局_2025.xlsx"]]
     assert all(line[3].startswith("http://10.1.2.3:8000/u/") for line in shown)
     [links] = list(root.glob("网上报送链接_*.csv"))
+    said = "".join(ran.stdout.split())  # the console wraps long lines
+    assert f"：请随填报表分别发给各单位，不要外传。{LINKS_CAUTION.replace(' ', '')}" in said
     assert [row.split(",")[2:4] for row in links.read_text(encoding="utf-8-sig").splitlines()[1:]] == [
         [line[2], line[3]] for line in shown]
     # Sent again (--force): the links already given stay valid, none is printed twice.
@@ -403,3 +413,169 @@ def test_other_commands_load_no_web_framework() -> None:
              "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+ENGLISH = ("Too many", "Maximum", "boundary", "multipart", "Invalid", "Bad Request")
+
+
+def test_a_malformed_form_is_refused_in_chinese(ready: Ready, client: TestClient, form: Form) -> None:
+    """Starlette's own English reasons (two files, an extra field, no boundary) never reach the page."""
+    token = ready.tokens["A01"]
+    csrf = csrf_of(client.get(f"/u/{token}").text)
+    workbook = clean(form, "A01")
+    two_files = client.post(f"/u/{token}/upload", data={"csrf": csrf},
+                            files=[("workbook", ("a.xlsx", workbook)), ("workbook", ("b.xlsx", workbook))])
+    extra_fields = client.post(f"/u/{token}/upload", data={"csrf": csrf, "one": "1", "two": "2"},
+                               files={"workbook": ("a.xlsx", workbook)})
+    no_boundary = client.post(f"/u/{token}/upload", content=b"--x\r\n\r\n",
+                              headers={"content-type": "multipart/form-data"})
+    login(client)
+    extra_login_fields = client.post("/logout", data={"csrf": csrf, "a": "1", "b": "2"})
+    for answer in (two_files, extra_fields, no_boundary, extra_login_fields):
+        assert answer.status_code == 400
+        assert "提交的内容不完整或格式不对" in answer.text
+        assert [word for word in ENGLISH if word.lower() in answer.text.lower()] == []
+    assert stored(ready) == [] and uploads(ready) == []
+
+
+def test_an_error_page_shows_no_framework_words(ready: Ready, client: TestClient) -> None:
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404 and "没有这个页面" in missing.text and "Not Found" not in missing.text
+    wrong_method = client.delete("/login")
+    assert wrong_method.status_code == 405 and "不支持这种请求方式" in wrong_method.text
+    assert "Method Not Allowed" not in wrong_method.text
+    gone = client.get("/u/not-a-token")
+    assert gone.status_code == 404 and "链接无效或已作废" in gone.text
+
+
+def test_a_return_workbook_sent_back_unchanged_is_skipped_as_by_tianbao_import(
+        ready: Ready, client: TestClient, form: Form) -> None:
+    token = ready.tokens["A01"]
+    upload(client, token, with_error(form, "A01"))
+    returned = client.get(f"/u/{token}/return/1").content
+    result = upload(client, token, returned, "退回_A01_第1版.xlsx")
+    assert result.status_code == 200
+    assert "内容与退回时相同（还没有修改），没有作为新的一版" in result.text
+    assert result.text.count("表内关系：一＋二＝三（七）＋四") == 2  # what is still to correct
+    assert versions(ready) == [("A01", 1, "rejected", 2, 0)]
+    assert uploads(ready) == [("A01", "rejected", 1, "单位"), ("A01", "skipped", None, "单位")]
+    [(file,)] = rows(ready, "SELECT file FROM events WHERE kind = 'uploaded' ORDER BY id DESC LIMIT 1")
+    assert rows(ready, "SELECT unit, file, json_extract(detail, '$.rule'), json_extract(detail, '$.by') "
+                       "FROM events WHERE kind = 'skipped'") == [("A01", file, "file.return_workbook", "单位")]
+    page = client.get(f"/u/{token}")
+    assert "最近一次上传的是退回修改用的工作簿，内容与退回时相同（还没有修改），没有作为新的一版" in page.text
+    assert "未修改的退回工作簿，未作为新的一版" in page.text
+    # A corrected workbook is the next version, and the note is gone.
+    upload(client, token, clean(form, "A01"), "改正后.xlsx")
+    assert versions(ready) == [("A01", 1, "rejected", 2, 0), ("A01", 2, "accepted", 0, 0)]
+    assert "最近一次上传的是退回修改用的工作簿" not in client.get(f"/u/{token}").text
+
+
+def warned_version(form: Form, code: str, number: int) -> bytes:
+    """with_warning's report (R7), a different file each number: another version of the unit."""
+    report = unit_report(form, code, UNITS[code])
+    report.tables["t2"]["regulations"]["issued"] = 1
+    report.fields["basic"]["preparer"] = f"填报人{number}"
+    return render(form, report)
+
+
+def test_a_decision_made_while_an_upload_is_read_reaches_the_new_version(
+        ready: Ready, form: Form, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clerk decides while the desk reads a unit's new upload: whichever is recorded first,
+    导入/ holds the version the ledger takes, and that version carries the decision."""
+    from tianbao.portal import desk
+
+    reading, decided = threading.Event(), threading.Event()
+    read = desk.import_many
+
+    def held_at_reading(*args: object, **kwargs: object) -> Iterator[object]:
+        reading.set()
+        decided.wait(GUARD)
+        yield from read(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(desk, "import_many", held_at_reading)
+    token, place = ready.tokens["B02"], "表二!B5,C5,D5"
+    app = create_app(Settings(ready.collection, form, IN_PROCESS))
+    with TestClient(app, follow_redirects=True) as clerk:
+        unit = TestClient(app, follow_redirects=True)
+        decided.set()
+        upload(unit, token, warned_version(form, "B02", 0))
+        login(clerk)
+        csrf = csrf_of(clerk.get("/clerk/unit/B02").text)
+        answers: list[int] = []
+
+        def send(number: int) -> None:
+            answers.append(upload(unit, token, warned_version(form, "B02", number)).status_code)  # type: ignore[attr-defined]
+
+        rounds = 3
+        for number in range(1, rounds + 1):
+            reason = f"第 {number} 次核实"
+            reading.clear()
+            decided.clear()
+            sending = threading.Thread(target=send, args=(number,))
+            sending.start()
+            assert reading.wait(GUARD)
+            decision = clerk.post("/clerk/unit/B02/decide", data={
+                "csrf": csrf, "rule": "R7", "place": place, "decision": "accept", "reason": reason})
+            decided.set()
+            sending.join()
+            assert decision.status_code == 200 and answers == [200] * number
+            [(latest, report_json)] = rows(ready, "SELECT number, report_json FROM versions WHERE unit = 'B02' "
+                                                  "AND state = 'accepted' ORDER BY number DESC LIMIT 1")
+            assert latest == number + 1
+            [published] = (ready.root / "导入").glob("B02_*.json")
+            assert published.read_bytes() == (ready.root / str(report_json)).read_bytes(), number
+            [finding] = [f for f in load_report(published).findings if f.rule == "R7"]
+            assert finding.review is not None and (finding.review.decision, finding.review.reason) == (
+                "accept", reason), number
+    assert rows(ready, "SELECT json_extract(detail, '$.reason') FROM events WHERE kind = 'decision' ORDER BY id") == [
+        (f"第 {number} 次核实",) for number in range(1, rounds + 1)]
+    assert versions(ready) == [("B02", number, "accepted", 0, 0) for number in range(1, rounds + 2)]
+
+
+def test_whatever_changes_the_collection_runs_under_the_write_lock(
+        ready: Ready, client: TestClient, form: Form, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recording an upload, a decision, a reopening, a return workbook, a merge: each holds the
+    portal's one lock, so none runs beside another (nor two merges toggling gc.freeze)."""
+    from tianbao.collection.recorder import CollectionImport
+    from tianbao.portal import clerk, site
+
+    portal = client.app.state.portal  # type: ignore[attr-defined]
+    held: dict[str, bool] = {}
+
+    def watched(name: str, action: Callable[..., object]) -> Callable[..., object]:
+        def run(*args: object, **kwargs: object) -> object:
+            held[name] = portal.writing.locked()
+            return action(*args, **kwargs)
+        return run
+
+    monkeypatch.setattr(CollectionImport, "record", watched("upload", CollectionImport.record))
+    for module, name in ((clerk, "record_decisions"), (clerk, "reopen"), (clerk, "run_merge"),
+                         (site, "return_workbook")):
+        monkeypatch.setattr(module, name, watched(name, getattr(module, name)))
+    upload(client, ready.tokens["B02"], with_warning(form, "B02"))
+    client.get(f"/u/{ready.tokens['B02']}/return/1")
+    login(client)
+    csrf = csrf_of(client.get("/clerk/unit/B02").text)
+    client.post("/clerk/unit/B02/decide", data={"csrf": csrf, "rule": "R7", "place": "表二!B5,C5,D5",
+                                                "decision": "accept", "reason": "已核实"})
+    client.post("/clerk/merge", data={"csrf": csrf, "unit_name": "某某区", "unit_code": "QX"})
+    client.post("/clerk/unit/B02/reopen", data={"csrf": csrf, "reason": "请重新核对"})
+    assert held == {"upload": True, "return_workbook": True, "record_decisions": True, "run_merge": True,
+                    "reopen": True}
+    assert not portal.writing.locked()
+
+
+def test_a_damaged_version_json_is_said_to_be_unreadable_not_shown_as_no_findings(
+        ready: Ready, client: TestClient, form: Form) -> None:
+    token = ready.tokens["C03"]
+    upload(client, token, with_error(form, "C03"))
+    [(report_json,)] = rows(ready, "SELECT report_json FROM versions WHERE unit = 'C03'")
+    (ready.root / str(report_json)).write_text("{\"unit\": ", encoding="utf-8")
+    [(event,)] = rows(ready, "SELECT id FROM events WHERE kind = 'uploaded'")
+    login(client)
+    for page in (client.get(f"/u/{token}"), client.get(f"/u/{token}/upload/{event}"), client.get("/clerk/unit/C03")):
+        assert page.status_code == 200
+        assert page.text.count("这一版的校验结果无法读取") == 1
+        assert "没有发现问题" not in page.text and "没有问题。" not in page.text
+        assert 'id="findings"' not in page.text

@@ -199,10 +199,7 @@ def distribute_command(
             console.print(f"其中 {carried} 个单位已按上年度报告预填跨年延续的数字", highlight=False)
         if found is not None and found.meta().get("portal_url"):
             # The portal's address is set: each unit's link beside its workbook.
-            written_links = portal.print_links(found, console, workbooks={i.unit.code: i.path for i in written})
-            if written_links is not None:
-                console.print(f"网上报送链接已保存在 {escape(str(written_links))}："
-                              "请随填报表分别发给各单位，不要外传。", highlight=False)
+            portal.print_links(found, console, workbooks={i.unit.code: i.path for i in written})
 
     run(action)
 

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from tianbao.collection.folder import Collection
 
 LINKS_FILE = "网上报送链接"
+# The file holds working links (the ledger only their digests): said each time it is written.
+LINKS_CAUTION = ("文件中的链接可以直接打开各单位的页面并替它报送：不要放进备份、共享文件夹或收集文件夹的副本，"
+                 "链接发出后请删除这个文件。链接遗失或外泄时，用 tianbao portal links --renew 单位代码 重新生成，"
+                 "原链接随即作废。")
 
 
 def _collection(given: Path | None) -> Collection:
@@ -35,7 +39,7 @@ def print_links(collection: Collection, console: Console, codes: list[str] | Non
                 renew: bool = False, workbooks: dict[str, Path] | None = None) -> Path | None:
     """Issue links to the units (all of the roster's by default) that have none, or renew the
     given ones; print each beside its workbook and write them into 网上报送链接_<time>.csv in the
-    collection folder. Returns that file, or None when no link was issued."""
+    collection folder, saying how to keep that file. Returns it, or None when no link was issued."""
     from datetime import datetime
 
     from tianbao.collection.workflow import collection_form
@@ -66,6 +70,8 @@ def print_links(collection: Collection, console: Console, codes: list[str] | Non
                       soft_wrap=True)
     target = collection.root / f"{LINKS_FILE}_{datetime.now().strftime('%Y%m%d-%H%M%S')}.csv"
     write_atomic(target, csv_text(header, rows))
+    sent = "请随填报表分别发给各单位" if workbooks else "请分别发给各单位"
+    console.print(f"网上报送链接已保存在 {escape(str(target))}：{sent}，不要外传。{LINKS_CAUTION}", highlight=False)
     return target
 
 
@@ -155,11 +161,8 @@ def register(app: typer.Typer, run: Callable[[Callable[[], int | None]], None], 
 
         def action() -> None:
             collection = _collection(folder)
-            written = print_links(collection, console, renew or None, renew=bool(renew))
-            if written is None:
+            if print_links(collection, console, renew or None, renew=bool(renew)) is None:
                 console.print("所有单位都已有链接；遗失或外泄的链接可用 --renew 单位代码 重新生成。", highlight=False)
-            else:
-                console.print(f"链接已保存在 {escape(str(written))}：请分别发给各单位，不要外传。", highlight=False)
 
         run(action)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from http import HTTPStatus
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,9 +17,10 @@ from starlette.routing import Route
 from tianbao.errors import TianbaoError
 from tianbao.portal.clerk import ClerkPages
 from tianbao.portal.site import SESSION_HOURS, Portal, Settings
-from tianbao.portal.web import STATIC, SecurityHeaders
+from tianbao.portal.web import STATIC, Refused, SecurityHeaders
 
-GENERIC_ERRORS = {404: "没有这个页面", 405: "不支持这种请求方式"}
+# What a page says for an error the framework raised: its detail is English, never shown.
+GENERIC_ERRORS = {400: "请求的内容不完整或格式不对", 404: "没有这个页面", 405: "不支持这种请求方式"}
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -37,11 +37,10 @@ def create_app(settings: Settings) -> Starlette:
         return RedirectResponse("/clerk", 303)
 
     async def error_page(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, Refused):  # the portal's own Chinese words
+            return portal.message(request, exc.status_code, exc.title, exc.detail)
         status = exc.status_code if isinstance(exc, HTTPException) else 500
-        detail = exc.detail if isinstance(exc, HTTPException) else ""
-        if detail == HTTPStatus(status).phrase:  # the framework's own English words
-            detail = GENERIC_ERRORS.get(status, "请求无法处理")
-        return portal.message(request, status, "无法打开", detail)
+        return portal.message(request, status, "无法打开", GENERIC_ERRORS.get(status, "请求无法处理"))
 
     async def failure(request: Request, exc: Exception) -> Response:
         """What went wrong is the clerk's to read (the console); the person asking gets Chinese."""

@@ -1,6 +1,7 @@
 """The clerk's pages: the collection's status, a unit's versions and findings with the
 reviewer's decisions, reopening a report, the 催报名单, the merge and its preview. Each is the
-command line's own action (`status`, `review`, `merge`, `publish`), recorded with who did it."""
+command line's own action (`status`, `review`, `merge`, `publish`), recorded with who did it;
+those that change the collection run one at a time with the import desk (`Portal.in_turn`)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,16 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from tianbao.collection.review import Proposed, latest_finding, record_decisions, reopen
+from tianbao.collection.review import Proposed, ReviewResult, latest_finding, record_decisions, reopen
 from tianbao.collection.status import collection_status, missing_xlsx
 from tianbao.errors import TianbaoError
 from tianbao.portal import access
-from tianbao.portal.views import preview_path, run_merge, unit_view
-from tianbao.portal.web import PREVIEW_POLICY, csrf_ok
+from tianbao.portal.views import MergeSummary, preview_path, run_merge, unit_view
+from tianbao.portal.web import PREVIEW_POLICY, Refused, csrf_ok, read_form
 from tianbao.reviews import LABELS
 
 if TYPE_CHECKING:
@@ -91,13 +91,13 @@ class ClerkPages:
             with self.collection.ledger() as ledger:
                 view = unit_view(self.collection, self.portal.form, ledger, code, self.portal.names)
         except TianbaoError as exc:
-            raise HTTPException(404, str(exc)) from exc
+            raise Refused(404, str(exc)) from exc
         return self.portal.pages.render(request, "clerk_unit.html", status_code, view=view, problem=problem,
                                         labels=LABELS)
 
     async def decide(self, request: Request) -> Response:
         code = request.path_params["code"]
-        form = await request.form(max_files=0, max_fields=8)
+        form = await read_form(request, max_fields=8)
         if not csrf_ok(request, form):
             return self.portal.refused(request)
         rule, spot = str(form.get("rule", "")), str(form.get("place", ""))
@@ -105,27 +105,32 @@ class ClerkPages:
         if decision not in LABELS:
             return await run_in_threadpool(self.unit, request, "请选择审核处理", 400)
         try:
-            with self.collection.ledger() as ledger:
-                finding = latest_finding(ledger, self.collection.root, code, rule, spot)
-            who = self.who(request)
-            proposed = Proposed(code, rule, spot, finding.found or "", decision, reason, finding.is_error,
-                                f"{ROLE}（网上审核，{who['ip']}）")
-            result = await run_in_threadpool(record_decisions, self.collection, [proposed])
+            result = await self.portal.in_turn(self.record_decision, code, rule, spot, decision, reason,
+                                               self.who(request))
         except TianbaoError as exc:
             return await run_in_threadpool(self.unit, request, str(exc), 400)
         if result.problems:
             return await run_in_threadpool(self.unit, request, result.problems[0].split("：", 1)[-1], 400)
         return RedirectResponse(f"/clerk/unit/{code}", 303)
 
+    def record_decision(self, code: str, rule: str, spot: str, decision: str, reason: str,
+                        who: dict[str, str]) -> ReviewResult:
+        """A decision on the finding as the latest version has it now (under the write lock)."""
+        with self.collection.ledger() as ledger:
+            finding = latest_finding(ledger, self.collection.root, code, rule, spot)
+        proposed = Proposed(code, rule, spot, finding.found or "", decision, reason, finding.is_error,
+                            f"{ROLE}（网上审核，{who['ip']}）")
+        return record_decisions(self.collection, [proposed])
+
     async def reopen(self, request: Request) -> Response:
         code = request.path_params["code"]
-        form = await request.form(max_files=0, max_fields=4)
+        form = await read_form(request, max_fields=4)
         if not csrf_ok(request, form):
             return self.portal.refused(request)
         who = self.who(request)
         try:
-            await run_in_threadpool(reopen, self.collection, code, str(form.get("reason", "")),
-                                    f"{ROLE}（网上审核，{who['ip']}）")
+            await self.portal.in_turn(reopen, self.collection, code, str(form.get("reason", "")),
+                                      f"{ROLE}（网上审核，{who['ip']}）")
         except TianbaoError as exc:
             return await run_in_threadpool(self.unit, request, str(exc), 400)
         return RedirectResponse(f"/clerk/unit/{code}", 303)
@@ -134,22 +139,25 @@ class ClerkPages:
         return await self.portal.send_return(request, request.path_params["code"], ROLE)
 
     async def merge(self, request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=4)
+        form = await read_form(request, max_fields=4)
         if not csrf_ok(request, form):
             return self.portal.refused(request)
         name, code = str(form.get("unit_name", "")).strip(), str(form.get("unit_code", "")).strip()
-        with self.collection.ledger() as ledger:
-            ledger.set_meta({"portal_district_name": name, "portal_district_code": code})
         try:
-            merged = await run_in_threadpool(run_merge, self.collection, self.portal.form, name, code,
-                                             self.portal.settings.limits, self.who(request))
+            merged = await self.portal.in_turn(self.merge_collection, name, code, self.who(request))
         except TianbaoError as exc:
             return await run_in_threadpool(self.status, request, 400, merge_error=str(exc))
         return await run_in_threadpool(self.status, request, merged=merged)
 
+    def merge_collection(self, name: str, code: str, who: dict[str, str]) -> MergeSummary:
+        """The district's name and code kept for next time, then the merge (under the write lock)."""
+        with self.collection.ledger() as ledger:
+            ledger.set_meta({"portal_district_name": name, "portal_district_code": code})
+        return run_merge(self.collection, self.portal.form, name, code, self.portal.settings.limits, who)
+
     def report(self, request: Request) -> Response:
         path = preview_path(self.collection)
         if path is None:
-            raise HTTPException(404, "还没有汇总：请先在收集进度页面运行汇总")
+            raise Refused(404, "还没有汇总：请先在收集进度页面运行汇总")
         return Response(path.read_bytes(), media_type="text/html; charset=utf-8",
                         headers={"content-security-policy": PREVIEW_POLICY})

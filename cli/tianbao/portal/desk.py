@@ -3,13 +3,16 @@ as `tianbao import` in a collection.
 
 One thread imports the uploads, in batches: whatever arrived while the last batch ran goes
 through the worker pool (time limit per file, a worker killed with its file) together, so
-workers start once per batch and not once per file when fifty units upload at once, and the
-ledger has a single writer in the server. A request waits for its upload's result.
+workers start once per batch and not once per file when fifty units upload at once. The files
+are read in parallel with anything else; their recording waits for the server's write lock
+(`Portal.writing`), which the clerk's actions take too. A request waits for its upload's result.
 
 An upload is stored before it is read, under a name the server chooses, in the collection's
 网上报送/<unit>/ (beside 收回/, which holds what reached the clerk otherwise: `tianbao import
 收回/` does not read these again). A workbook of another unit is kept there too but refused,
-and not recorded as that unit's version: a link lets a unit report for itself only.
+and not recorded as that unit's version: a link lets a unit report for itself only. A return
+workbook sent back unchanged is kept and not recorded as a version either, as `tianbao import`
+skips it (a `skipped` event).
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ from pathlib import Path, PurePath
 from tianbao.collection.folder import RETURNED, Collection
 from tianbao.collection.ledger import Version
 from tianbao.collection.recorder import CollectionImport, state_of
+from tianbao.collection.workflow import SKIPPED_RULE
 from tianbao.form import Form
 from tianbao.io.atomic import write_atomic
 from tianbao.io.names import shown_path
 from tianbao.report import Finding
 from tianbao.reviews import place
-from tianbao.stages.batch import import_many
+from tianbao.stages.batch import Imported, import_many
 from tianbao.stages.intake import ImportOutcome
 from tianbao.stages.previous import Previous
 from tianbao.workbook.limits import Limits
@@ -40,6 +44,7 @@ UPLOADS = "网上报送"
 # reports. Anything else is refused at the door and never stored.
 ACCEPTED_SUFFIXES = (".xlsx", ".xls", ".et", ".ods", ".fods", ".docx", ".pdf", ".txt", ".md", ".html", ".htm")
 FOREIGN = "foreign"  # an upload's outcome when the workbook is another unit's
+SKIPPED = "skipped"  # an upload's outcome when it is a return workbook sent back unchanged
 
 
 @dataclass(frozen=True)
@@ -75,11 +80,12 @@ def finding_rows(findings: list[Finding], names: dict[str, str]) -> list[dict[st
 
 
 class ImportDesk:
-    def __init__(self, collection: Collection, form: Form, limits: Limits, *, jobs: int = 2,
-                 previous: Previous | None = None) -> None:
+    def __init__(self, collection: Collection, form: Form, limits: Limits, writing: threading.Lock, *,
+                 jobs: int = 2, previous: Previous | None = None) -> None:
         from tianbao.findings import check_names
 
         self.collection, self.form, self.limits, self.jobs, self.previous = collection, form, limits, jobs, previous
+        self.writing = writing  # held while a batch is recorded: the server's one writer at a time
         self.names = check_names(form)
         self.roster = collection.roster(form)
         self.year = collection.year
@@ -128,23 +134,32 @@ class ImportDesk:
 
     def _import(self, batch: list[tuple[Upload, Future[Received]]]) -> None:
         stored = [self._store(upload) for upload, _future in batch]
+        outcomes = list(import_many([path for path, _name in stored], self.form, roster=self.roster, year=self.year,
+                                    limits=self.limits, names=dict(stored), jobs=min(self.jobs, len(batch))))
+        with self.writing:  # the decisions the recorder applies are those of now, kept until it is done
+            self._record(batch, outcomes)
+
+    def _record(self, batch: list[tuple[Upload, Future[Received]]], outcomes: list[Imported]) -> None:
         recorder = CollectionImport(self.collection, self.form, self.previous)
         try:
-            outcomes = import_many([path for path, _name in stored], self.form, roster=self.roster, year=self.year,
-                                   limits=self.limits, names=dict(stored), jobs=min(self.jobs, len(batch)))
             for (upload, future), (outcome, text) in zip(batch, outcomes, strict=True):
-                if recorder.amend(outcome):
-                    text = None  # findings changed: render the JSON again
                 claimed = outcome.report.unit.code if outcome.report is not None else upload.unit
                 version = None
                 if claimed != upload.unit:
                     state = FOREIGN
+                elif outcome.unchanged_return:
+                    state = SKIPPED
                 else:
-                    recorder.record(outcome, text)
+                    if recorder.amend(outcome):
+                        text = None  # findings changed: render the JSON again
+                    recorder.record(outcome, text if isinstance(text, str) else None)
                     state = state_of(outcome)
                     known = recorder.ledger.version(upload.unit, outcome.sha256) if outcome.report else None
                     version = known.number if known is not None else None
                 with recorder.ledger.transaction() as db:
+                    if state == SKIPPED:
+                        recorder.ledger.add_event(db, "skipped", upload.unit, outcome.name, outcome.sha256,
+                                                  {"rule": SKIPPED_RULE, **upload.by})
                     recorder.ledger.add_event(db, "uploaded", upload.unit, outcome.name, outcome.sha256, {
                         **upload.by, "outcome": state, "version": version, "other_unit": "" if claimed ==
                         upload.unit else claimed, "findings": finding_rows(outcome.findings, self.names)})

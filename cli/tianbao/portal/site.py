@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import ParamSpec, TypeVar
 
-from python_multipart.exceptions import MultipartParseError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
@@ -38,7 +38,7 @@ from tianbao.portal.views import (
     unit_view,
     version_findings,
 )
-from tianbao.portal.web import BodyTooLarge, Pages, client_of, csrf_ok, limited
+from tianbao.portal.web import BodyTooLarge, Pages, Refused, client_of, csrf_ok, limited, read_form
 from tianbao.reviews import LABELS
 from tianbao.stages.previous import Previous
 from tianbao.workbook.limits import Limits
@@ -47,6 +47,9 @@ SESSION_HOURS = 8
 MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and fields around the file
 LOGIN_TRIES = 5  # failed logins from one address within LOGIN_WINDOW before it must wait
 LOGIN_WINDOW = 15 * 60
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def size_text(size: int) -> str:
@@ -74,7 +77,8 @@ class Settings:
 
 class Portal:
     """What every request handler shares. Handlers that only read the ledger and files are
-    plain functions, which Starlette runs in its thread pool, off the event loop."""
+    plain functions, which Starlette runs in its thread pool, off the event loop; those that
+    change the collection run there one at a time (`in_turn`)."""
 
     def __init__(self, settings: Settings) -> None:
         from tianbao.findings import check_names
@@ -82,13 +86,32 @@ class Portal:
         self.settings = settings
         self.collection, self.form = settings.collection, settings.form
         self.names = check_names(settings.form)
-        self.desk = ImportDesk(settings.collection, settings.form, settings.limits, jobs=settings.jobs,
-                               previous=settings.previous)
+        # One writer at a time in the whole server. The desk records uploads in its thread while
+        # the clerk's decisions, reopenings, merges and return workbooks run in Starlette's
+        # thread pool, and these are not single transactions: recording a version reads the
+        # ledger's accepted version and then writes 导入/<unit>.json, a decision rewrites the
+        # latest version's JSON, an import applies the decisions it read when it began, a merge
+        # toggles gc.freeze for the whole process. Interleaved, 导入/ could hold a version the
+        # ledger no longer takes, or a new version miss a decision. Reading needs no lock
+        # (SQLite gives each reader a consistent view), nor does one event (a single INSERT).
+        self.writing = threading.Lock()
+        self.desk = ImportDesk(settings.collection, settings.form, settings.limits, self.writing,
+                               jobs=settings.jobs, previous=settings.previous)
         self.failed_logins: dict[str, deque[float]] = {}
         self.pages = Pages({"year": self.collection.year, "collection_name": self.collection.root.name,
                             "state_labels": STATE_LABELS, "event_labels": EVENT_LABELS,
                             "decision_labels": LABELS, "tool_version": __version__,
                             "max_upload": size_text(settings.limits.max_file_bytes)})
+
+    async def in_turn(self, action: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`action`, which writes the ledger or the collection's files, in the thread pool once
+        no other writer is at work (see `writing`)."""
+
+        def alone() -> T:
+            with self.writing:
+                return action(*args, **kwargs)
+
+        return await run_in_threadpool(alone)
 
     def message(self, request: Request, status: int, title: str, text: str) -> Response:
         return self.pages.render(request, "message.html", status, title=title, text=text)
@@ -113,7 +136,7 @@ class Portal:
         return self.pages.render(request, "login.html", error="")
 
     async def login(self, request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=4)
+        form = await read_form(request, max_fields=4)
         if not csrf_ok(request, form):
             return self.refused(request)
         address = client_of(request)
@@ -132,7 +155,7 @@ class Portal:
         return RedirectResponse("/clerk", 303)
 
     async def logout(self, request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=2)
+        form = await read_form(request, max_fields=2)
         if not csrf_ok(request, form):
             return self.refused(request)
         request.session.clear()
@@ -151,7 +174,7 @@ class Portal:
         with self.collection.ledger() as ledger:
             unit = access.unit_of_token(ledger, request.path_params["token"])
         if unit is None:
-            raise HTTPException(404, "链接无效或已作废")
+            raise Refused(404, "链接无效或已作废")
         return unit
 
     def unit_page(self, request: Request) -> Response:
@@ -174,12 +197,10 @@ class Portal:
         code = self.unit_of(request)
         token = request.path_params["token"]
         try:
-            form = await limited(request, self.settings.max_body).form(max_files=1, max_fields=2)
+            form = await read_form(limited(request, self.settings.max_body), max_files=1, max_fields=2)
         except BodyTooLarge:
             return self.message(request, 413, "文件太大",
                                 f"上传的文件不能超过 {self.pages.env.globals['max_upload']}，文件没有保存。")
-        except (MultiPartException, MultipartParseError):
-            return self.message(request, 400, "上传失败", "上传的内容不完整，请重新选择文件上传。")
         if not csrf_ok(request, form):
             return self.refused(request)
         chosen = form.get("workbook")
@@ -199,15 +220,17 @@ class Portal:
             event = next((e for e in ledger.events(unit=code, kind="uploaded")
                           if e.id == request.path_params["event"]), None)
             if event is None:
-                raise HTTPException(404, "没有这次上传的记录")
+                raise Refused(404, "没有这次上传的记录")
             number = event.detail.get("version")
             version = next((v for v in ledger.versions(code) if v.number == number), None)
+        damaged = False
         if version is not None and version.sha256 == event.sha256:
-            lines = finding_lines(version_findings(self.collection, version), self.names)
+            found = version_findings(self.collection, version)
+            lines, damaged = finding_lines(found or [], self.names), found is None
         else:
             lines = event_lines(event.detail.get("findings", []))  # type: ignore[arg-type]
         return self.pages.render(request, "upload.html", event=event, version=version, lines=lines,
-                                 token=request.path_params["token"])
+                                 damaged=damaged, token=request.path_params["token"])
 
     async def unit_return(self, request: Request) -> Response:
         code = self.unit_of(request)
@@ -217,10 +240,10 @@ class Portal:
         with self.collection.ledger() as ledger:
             version = next((v for v in ledger.versions(code) if v.number == request.path_params["number"]), None)
         if version is None:
-            raise HTTPException(404, "没有这一版")
+            raise Refused(404, "没有这一版")
         try:
-            path = await run_in_threadpool(return_workbook, self.collection, self.form, version,
-                                           self.settings.limits, self.who(request, role))
+            path = await self.in_turn(return_workbook, self.collection, self.form, version,
+                                      self.settings.limits, self.who(request, role))
         except TianbaoError as exc:
             return self.message(request, 409, "无法生成退回工作簿", str(exc))
         return FileResponse(path, filename=f"退回_{code}_第{version.number}版.xlsx", media_type=XLSX)

@@ -23,7 +23,7 @@ from tianbao.workbook.limits import Limits
 DISTRICT_JSON = "district.json"
 PREVIEW = "全区年报预览.html"
 STATE_LABELS = {"accepted": "已接收", "rejected": "退回修改", "reopened": "已重新打开", "unreadable": "无法读取",
-                "foreign": "不是本单位的工作簿"}
+                "foreign": "不是本单位的工作簿", "skipped": "未修改的退回工作簿，未作为新的一版"}
 
 EVENT_LABELS = {
     "created": "建立收集文件夹", "distributed": "下发填报表", "received": "收到报送文件", "accepted": "接收",
@@ -72,6 +72,7 @@ class UnitView:
     decisions: list[Decision]
     events: list[Event]
     uploads: list[Event] = field(default_factory=list)
+    damaged: bool = False  # the latest version's findings cannot be read (its JSON is damaged or gone)
 
 
 def unit_view(collection: Collection, form: Form, ledger: Ledger, code: str, names: dict[str, str]) -> UnitView:
@@ -81,19 +82,22 @@ def unit_view(collection: Collection, form: Form, ledger: Ledger, code: str, nam
         raise UserError(f"名单中没有单位 {code}")
     status = next(line for line in collection_status(ledger, roster).units if line.unit.code == code)
     versions = ledger.versions(code)
-    latest = finding_lines(version_findings(collection, versions[-1]), names) if versions else []
+    found = version_findings(collection, versions[-1]) if versions else []
     events = ledger.events(unit=code)
     uploads = [e for e in events if e.kind == "uploaded"]
-    return UnitView(unit, status, versions, latest, ledger.decisions(code), events, uploads)
+    return UnitView(unit, status, versions, finding_lines(found or [], names), ledger.decisions(code), events,
+                    uploads, damaged=found is None)
 
 
-def version_findings(collection: Collection, version: Version) -> list[Finding]:
+def version_findings(collection: Collection, version: Version) -> list[Finding] | None:
+    """The version's findings; None when its JSON cannot be read, which a page must say rather
+    than show as a version without findings. A file that gave no report has none."""
     if not version.report_json:
         return []
     try:
         return load_report(collection.root / version.report_json).findings
     except ReportLoadError:
-        return []
+        return None
 
 
 def return_workbook(collection: Collection, form: Form, version: Version, limits: Limits, by: dict[str, str]) -> Path:

@@ -1,5 +1,5 @@
 """The portal's web plumbing: pages from templates, security headers on every response,
-CSRF tokens on every form, the request body limit, and who made a request.
+CSRF tokens on every form, reading a form, the request body limit, and who made a request.
 
 Pages are rendered by Jinja2 with autoescaping; no page runs a script (the Content Security
 Policy says so). The CSRF token lives in the signed session cookie and is compared with the
@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import jinja2
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -103,6 +105,31 @@ def csrf_ok(request: Request, form: FormData) -> bool:
         return False
     given, expected = form.get("csrf"), request.session.get("csrf")
     return isinstance(given, str) and isinstance(expected, str) and hmac.compare_digest(given, expected)
+
+
+class Refused(HTTPException):
+    """A request the portal answers in its own Chinese words: the only detail an error page shows."""
+
+    def __init__(self, status_code: int, text: str, title: str = "无法打开") -> None:
+        super().__init__(status_code, text)
+        self.title = title
+
+
+FORM_REFUSED = "提交的内容不完整或格式不对（例如一次上传了多个文件），没有保存。请返回上一页，刷新后重新提交。"
+
+
+async def read_form(request: Request, *, max_fields: int, max_files: int = 0) -> FormData:
+    """The request's form, or a Chinese refusal: Starlette turns a malformed form (too many files
+    or fields, no multipart boundary, broken multipart data) into HTTPException(400) whose
+    detail is English, which must not reach the person asking."""
+    try:
+        return await request.form(max_files=max_files, max_fields=max_fields)
+    except MultiPartException as exc:  # raised as is outside a Starlette app
+        raise Refused(400, FORM_REFUSED, "提交失败") from exc
+    except HTTPException as exc:
+        if exc.status_code != 400:
+            raise
+        raise Refused(400, FORM_REFUSED, "提交失败") from exc
 
 
 class BodyTooLarge(Exception):
