@@ -184,6 +184,8 @@ def _words_whole(text: str, width: float, font_size: float, whole_line: int) -> 
     """Whether the label's words show whole in Excel and in LibreOffice alike: LibreOffice
     wraps in columns up to LIBREOFFICE_WIDER wider and breaks before punctuation too."""
     room = _room(width, font_size) - LABEL_SLACK
+    if len(text) <= room and "\n" not in text:  # one line even at one em a character (most values)
+        return True
     for paragraph in text.split("\n"):
         for line_room, cling in ((room, True), (room, False), (room * LIBREOFFICE_WIDER, False)):
             lines = _line_lengths(paragraph, line_room, cling)

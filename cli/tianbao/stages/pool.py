@@ -130,11 +130,7 @@ class TimedPool(Generic[Item]):
         workers = [_Worker(self.function) for _ in range(min(self.size, len(pending)))]
         try:
             while True:
-                for worker in workers:
-                    if worker.ready and worker.task is None and pending:
-                        item = pending.pop()
-                        worker.connection.send(item)
-                        worker.task = (item, time.monotonic() + self.seconds)
+                self._hand_out(workers, pending)
                 starting = [w for w in workers if not w.ready]
                 busy = [w for w in workers if w.task is not None]
                 if not busy and not (starting and pending):
@@ -142,6 +138,7 @@ class TimedPool(Generic[Item]):
                 deadlines = [w.task[1] for w in busy if w.task is not None]
                 timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
                 ready = wait([w.connection for w in (*starting, *busy)], timeout=timeout)
+                finished: list[tuple[Item, Any]] = []
                 for index, worker in enumerate(workers):
                     if not worker.ready:
                         if worker.connection in ready:
@@ -163,10 +160,23 @@ class TimedPool(Generic[Item]):
                     if isinstance(result, Failed):
                         worker.stop()
                         workers[index] = _Worker(self.function)
-                    yield item, result
+                    finished.append((item, result))
+                # The next files go out before the results are handed on: a worker reads while
+                # the caller deals with what came back (with two workers, the parent's share of
+                # each file kept a worker idle).
+                self._hand_out(workers, pending)
+                yield from finished
         finally:
             for worker in workers:
                 worker.stop()
+
+    def _hand_out(self, workers: list[_Worker], pending: list[Item]) -> None:
+        """Give each ready, idle worker the next item; its deadline starts now."""
+        for worker in workers:
+            if worker.ready and worker.task is None and pending:
+                item = pending.pop()
+                worker.connection.send(item)
+                worker.task = (item, time.monotonic() + self.seconds)
 
     @staticmethod
     def _greet(worker: _Worker) -> None:
