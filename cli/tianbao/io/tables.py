@@ -46,7 +46,9 @@ def xlsx_listing(sheets: list[tuple[str, Row, list[Row], list[float]]],
     import xlsxwriter
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+    # constant_memory: rows go to a temporary file as they are written (a precheck of 10,000
+    # units lists hundreds of thousands); each row is sized before its cells are written.
+    book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
                                         "strings_to_numbers": False, "strings_to_urls": False})
     cell = {**LISTING_FONT, "text_wrap": True, "valign": "top", "border": 1, "border_color": "#BFBFBF"}
     head = book.add_format({**cell, "bold": True, "bg_color": "#DDEBF7", "border_color": "#000000"})
@@ -65,10 +67,10 @@ def xlsx_listing(sheets: list[tuple[str, Row, list[Row], list[float]]],
         shades = {text: book.add_format({**cell, "bg_color": fill, "font_color": font})
                   for text, (fill, font) in by_text.items()}
         for index, row in enumerate(rows, start=1):
-            sheet.write_row(index, 0, row, wrap)
-            if column >= 0 and (shade := shades.get(str(row[column]))) is not None:
-                sheet.write(index, column, row[column], shade)
             sheet.set_row(index, row_height(zip(map(str, row), widths, strict=True), font_size))
+            shade = shades.get(str(row[column])) if column >= 0 else None
+            for col, value in enumerate(row):
+                sheet.write(index, col, value, shade if col == column and shade is not None else wrap)
         sheet.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
         sheet.freeze_panes(1, 0)
         set_up_page(sheet, landscape=True, header_left=title, repeat_rows=(0, 0))

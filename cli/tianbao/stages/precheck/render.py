@@ -15,11 +15,11 @@ opens comfortably and no clerk reads; below HTML_ROWS the page lists everything.
 from __future__ import annotations
 
 import html
-import io
 from decimal import Decimal
 from pathlib import Path
 
 from tianbao.io.atomic import write_atomic
+from tianbao.io.tables import xlsx_listing
 from tianbao.precheck_catalogue import SEVERITY_NAMES, SEVERITY_ORDER, load_catalogue
 from tianbao.stages.precheck.catalogue import PrecheckFinding
 from tianbao.stages.precheck.run import PrecheckResult, UnitResult
@@ -142,31 +142,7 @@ def _sheets(result: PrecheckResult) -> list[tuple[str, list[str], list[list[str]
 
 
 def render_xlsx(result: PrecheckResult) -> bytes:
-    import xlsxwriter
-
-    from tianbao.io.printing import row_height, set_up_page
-
-    buffer = io.BytesIO()
-    # constant_memory: each row goes to a temporary file as it is written (rows in order).
-    book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
-                                        "strings_to_numbers": False, "strings_to_urls": False})
-    head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
-    wrap = book.add_format({"text_wrap": True, "valign": "top"})
-    for title, header, rows, widths in _sheets(result):
-        sheet = book.add_worksheet(title)
-        for col, width in enumerate(widths):
-            sheet.set_column(col, col, width, wrap)
-        sheet.write_row(0, 0, header, head)
-        for index, row in enumerate(rows, start=1):
-            sheet.set_row(index, row_height(zip(row, widths, strict=False)))  # before its cells (constant_memory)
-            for col, value in enumerate(row):
-                if value:  # most finding rows leave the passage and cell columns empty
-                    sheet.write_string(index, col, value)
-        sheet.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
-        sheet.freeze_panes(1, 0)
-        set_up_page(sheet, landscape=True, header_left=title, repeat_rows=(0, 0))
-    book.close()
-    return buffer.getvalue()
+    return xlsx_listing(_sheets(result))
 
 
 _STYLE = """
